@@ -1,0 +1,67 @@
+"""The todo-api web process: `create_app` is its composition root for Flask."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from flask import Flask, Response, g, jsonify, request
+
+from todo_api.api import errors, events_feed, todos
+from todo_api.application import TodoApplication
+from todo_api.config import Settings
+from todo_api.store.engine import make_engine
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(
+    settings: Settings | None = None, *, application: TodoApplication | None = None
+) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["settings"] = settings
+    app.extensions["todo_application"] = application or TodoApplication(
+        make_engine(settings.database_url)
+    )
+
+    @app.before_request
+    def _bind_request() -> None:
+        structlog.contextvars.clear_contextvars()
+        g.correlation_id = request.headers.get("X-Request-ID") or str(uuid.uuid4())
+        g.owner = settings.default_owner
+        structlog.contextvars.bind_contextvars(
+            correlation_id=g.correlation_id, owner=g.owner, path=request.path
+        )
+
+    @app.after_request
+    def _echo_request_id(response: Response) -> Response:
+        if "correlation_id" in g:
+            response.headers["X-Request-ID"] = g.correlation_id
+        return response
+
+    @app.get("/health")
+    @app.get(f"{API_PREFIX}/health")
+    def health() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/")
+    def index() -> Response:
+        return Response(_INDEX, mimetype="text/html")
+
+    app.register_blueprint(todos.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(events_feed.bp, url_prefix=API_PREFIX)
+    errors.register(app)
+    return app
+
+
+_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>TaskOverflow</title></head>
+<body><h1>TaskOverflow</h1>
+<p>The todo API is at <a href="/api/v1/todos">/api/v1/todos</a>;
+each owner's event feed at <a href="/api/v1/events">/api/v1/events</a>.</p>
+</body></html>
+"""

@@ -1,0 +1,45 @@
+"""Every error leaves as JSON {"error": "..."} with a 4xx status; a 5xx means a bug or an outage,
+never bad input, and its details stay in the log."""
+
+from __future__ import annotations
+
+import structlog
+from flask import Flask, Response, jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from todo_api.api.requests import RequestInvalid, describe
+from todo_api.domain.errors import TodoNotFound, VersionMismatch
+
+log = structlog.get_logger("todo_api.api")
+
+
+def error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(RequestInvalid)
+    def _invalid(exc: RequestInvalid) -> tuple[Response, int]:
+        return error(400, str(exc))
+
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError) -> tuple[Response, int]:
+        return error(400, describe(exc))
+
+    @app.errorhandler(TodoNotFound)
+    def _not_found(exc: TodoNotFound) -> tuple[Response, int]:
+        return error(404, str(exc))
+
+    @app.errorhandler(VersionMismatch)
+    def _stale(exc: VersionMismatch) -> tuple[Response, int]:
+        return error(412, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response, int]:
+        return error(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error")
+        return error(500, "internal error; see the server log")

@@ -1,0 +1,122 @@
+"""/api/v1/todos: the classic TaskOverflow contract over the event-sourced application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from todo_api.api.requests import RequestInvalid, TodoCreate, TodoUpdate
+from todo_api.api.serialization import etag_for, todo_json
+from todo_api.application import TodoApplication
+from todo_api.domain.commands import CreateTodo, DeleteTodo, UpdateTodo
+from todo_api.domain.errors import VersionMismatch
+from todo_api.domain.todo import Todo
+
+bp = Blueprint("todos", __name__)
+
+
+def app_service() -> TodoApplication:
+    return current_app.extensions["todo_application"]  # type: ignore[no-any-return]
+
+
+@bp.get("/todos")
+def list_todos() -> Response:
+    completed = _bool_param("completed")
+    window = _int_param("window", minimum=0)
+    todos = app_service().list(g.owner, completed=completed, window_days=window)
+    return jsonify([todo_json(t) for t in todos])
+
+
+@bp.post("/todos")
+def create_todo() -> tuple[Response, int]:
+    body = _json_object()
+    if "id" in body:
+        raise RequestInvalid("id: is assigned by the server and may not be sent")
+    fields = TodoCreate.model_validate(body)
+    todo = app_service().create(
+        g.owner, CreateTodo(**fields.model_dump()), correlation_id=g.correlation_id
+    )
+    return _with_etag(todo), 201
+
+
+@bp.get("/todos/<int:todo_id>")
+def get_todo(todo_id: int) -> Response:
+    return _with_etag(app_service().get(g.owner, todo_id))
+
+
+@bp.put("/todos/<int:todo_id>")
+def update_todo(todo_id: int) -> Response:
+    fields = TodoUpdate.model_validate(_json_object())
+    if fields.id is not None and fields.id != todo_id:
+        raise RequestInvalid("id: may not be changed")
+    command = UpdateTodo(todo_id, fields.changes(), expected_version=_expected_version(todo_id))
+    todo = app_service().update(g.owner, command, correlation_id=g.correlation_id)
+    return _with_etag(todo)
+
+
+@bp.delete("/todos/<int:todo_id>")
+def delete_todo(todo_id: int) -> Response:
+    command = DeleteTodo(todo_id, expected_version=_expected_version(todo_id))
+    deleted = app_service().delete(g.owner, command, correlation_id=g.correlation_id)
+    return jsonify(todo_json(deleted))
+
+
+@bp.get("/todos/<int:todo_id>/events")
+def todo_history(todo_id: int) -> Response:
+    bodies = app_service().history(g.owner, todo_id)
+    return Response('{"events":[' + ",".join(bodies) + "]}", mimetype="application/json")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _with_etag(todo: Todo) -> Response:
+    response = jsonify(todo_json(todo))
+    response.set_etag(etag_for(todo))
+    return response
+
+
+def _json_object() -> dict[str, Any]:
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise RequestInvalid("the request body must be a JSON object")
+    return body
+
+
+def _expected_version(todo_id: int) -> int | None:
+    """The version an If-Match header pins the write to; None when the header is absent or '*'."""
+    if_match = request.if_match
+    if not if_match or if_match.star_tag:
+        return None
+    current = app_service().get(g.owner, todo_id)
+    if if_match.contains(etag_for(current)):
+        return current.version
+    # Any other tag is stale: make the domain refuse it with the current version in the message.
+    raise VersionMismatch(todo_id, expected=None, actual=current.version)
+
+
+def _bool_param(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise RequestInvalid(f"{name}: must be true or false, not {raw!r}")
+
+
+def _int_param(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RequestInvalid(f"{name}: must be a whole number, not {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise RequestInvalid(f"{name}: must be {bounds}")
+    return value

@@ -1,0 +1,50 @@
+"""todo-api settings, read from the environment once per process.
+
+The defaults are what `make run` needs (SQLite under .data/, moto on 127.0.0.1:4566 via
+AWS_ENDPOINT_URL set by the Makefile) and hold no secrets. Tests build Settings from a mapping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from taskoverflow_events.aws import AwsSettings
+
+DEFAULT_DATABASE_URL = "sqlite:///.data/todo-api.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    todo_topic: str = "todo-events.fifo"
+    default_owner: str = "default"
+    port: int = 6400
+    relay_batch_size: int = 100
+    relay_idle_seconds: float = 0.05
+    relay_max_backoff_seconds: float = 5.0
+    log_json: bool | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        json_logs = env.get("LOG_JSON")
+        return cls(
+            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            aws=AwsSettings.from_env(env),
+            todo_topic=env.get("TODO_EVENTS_TOPIC", "todo-events.fifo"),
+            default_owner=env.get("DEFAULT_OWNER", "default"),
+            port=int(env.get("PORT", "6400")),
+            relay_batch_size=int(env.get("RELAY_BATCH_SIZE", "100")),
+            relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "0.05")),
+            relay_max_backoff_seconds=float(env.get("RELAY_MAX_BACKOFF_SECONDS", "5")),
+            log_json=None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+        )
+
+    @property
+    def todo_topic_name(self) -> str:
+        return f"{self.aws.name_prefix}{self.todo_topic}"

@@ -1,0 +1,1 @@
+"""Pure todo rules: no I/O, no framework, so they are tested without infrastructure."""

@@ -1,0 +1,1 @@
+"""The relay process: moves the outbox (unpublished rows of the event store) onto the SNS topic."""

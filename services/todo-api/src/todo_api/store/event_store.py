@@ -1,0 +1,170 @@
+"""Append envelopes to an owner's stream, and read them back by owner, todo or publication state.
+
+Appending takes the owner's stream row with an upsert that returns the new version, which in
+PostgreSQL holds that row's lock until commit: an owner's writers queue up, each gets the next
+sequence, and their events commit in sequence order. The unique (owner, sequence) backs this up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from taskoverflow_events import Envelope, encode, new_envelope
+from todo_api.store.tables import events, streams
+
+PRODUCER = "todo-api"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An outbox row: enough to publish it verbatim and to mark it done."""
+
+    position: int
+    event_id: uuid.UUID
+    event_type: str
+    schema_version: int
+    owner: str
+    sequence: int
+    body: str
+
+
+def reserve_sequences(conn: Connection, owner: str, count: int) -> int:
+    """Claim `count` sequence numbers for `owner`; returns the last. Locks the stream row."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(streams).values(owner=owner, version=count)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[streams.c.owner], set_={"version": streams.c.version + count}
+    ).returning(streams.c.version)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def append(
+    conn: Connection,
+    owner: str,
+    payloads: Sequence[BaseModel],
+    *,
+    correlation_id: str | None = None,
+    todo_id: int | None = None,
+) -> list[Envelope]:
+    if not payloads:
+        return []
+    last = reserve_sequences(conn, owner, len(payloads))
+    first = last - len(payloads) + 1
+    now = datetime.now(UTC)
+    envelopes = [
+        new_envelope(
+            payload,
+            producer=PRODUCER,
+            owner=owner,
+            correlation_id=correlation_id,
+            sequence=first + i,
+            occurred_at=now,
+        )
+        for i, payload in enumerate(payloads)
+    ]
+    conn.execute(
+        events.insert(),
+        [
+            {
+                "event_id": str(env.event_id),
+                "owner": owner,
+                "sequence": env.sequence,
+                "event_type": env.event_type,
+                "schema_version": env.schema_version,
+                "todo_id": todo_id,
+                "correlation_id": correlation_id,
+                "occurred_at": now.replace(tzinfo=None),
+                "body": encode(env),
+            }
+            for env in envelopes
+        ],
+    )
+    return envelopes
+
+
+def stream_version(conn: Connection, owner: str) -> int:
+    version = conn.execute(select(streams.c.version).where(streams.c.owner == owner)).scalar()
+    return int(version or 0)
+
+
+def owner_events(conn: Connection, owner: str, *, after: int, limit: int) -> list[tuple[int, str]]:
+    """(sequence, body) of an owner's events with sequence > after, in sequence order.
+
+    Paging by the owner's sequence is safe where paging by global position is not: sequences of
+    one owner commit in order (see reserve_sequences), positions of different owners do not.
+    """
+    rows = conn.execute(
+        select(events.c.sequence, events.c.body)
+        .where(events.c.owner == owner, events.c.sequence > after)
+        .order_by(events.c.sequence)
+        .limit(limit)
+    )
+    return [(r.sequence, r.body) for r in rows]
+
+
+def todo_events(conn: Connection, owner: str, todo_id: int) -> list[str]:
+    rows = conn.execute(
+        select(events.c.body)
+        .where(events.c.owner == owner, events.c.todo_id == todo_id)
+        .order_by(events.c.sequence)
+    )
+    return [r.body for r in rows]
+
+
+def unpublished(conn: Connection, limit: int) -> list[StoredEvent]:
+    """The relay's work list: every event not yet on SNS, oldest insert first.
+
+    Selected by `published_at IS NULL`, never by "position > the last one published": a row with a
+    lower position that commits late is still unpublished, so it is picked up on the next pass.
+    """
+    rows = conn.execute(
+        select(
+            events.c.position,
+            events.c.event_id,
+            events.c.event_type,
+            events.c.schema_version,
+            events.c.owner,
+            events.c.sequence,
+            events.c.body,
+        )
+        .where(events.c.published_at.is_(None))
+        .order_by(events.c.position)
+        .limit(limit)
+    )
+    return [
+        StoredEvent(
+            position=r.position,
+            event_id=uuid.UUID(r.event_id),
+            event_type=r.event_type,
+            schema_version=r.schema_version,
+            owner=r.owner,
+            sequence=r.sequence,
+            body=r.body,
+        )
+        for r in rows
+    ]
+
+
+def mark_published(conn: Connection, event_ids: Sequence[uuid.UUID]) -> None:
+    if not event_ids:
+        return
+    conn.execute(
+        update(events)
+        .where(events.c.event_id.in_([str(e) for e in event_ids]))
+        .values(published_at=func.now())
+    )
+
+
+def unpublished_count(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(events).where(events.c.published_at.is_(None))
+        ).scalar_one()
+    )

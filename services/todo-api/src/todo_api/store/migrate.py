@@ -1,0 +1,35 @@
+"""Bring a database to the latest schema: `todo-api-migrate` (python -m todo_api.store.migrate)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from todo_api.config import Settings
+from todo_api.store.engine import make_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(f"migrated {engine.url.render_as_string(hide_password=True)} to head")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

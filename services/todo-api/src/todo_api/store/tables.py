@@ -1,0 +1,81 @@
+"""The schema, shared by the code and the Alembic migrations.
+
+`events` is the event store and the outbox at once: a unique (owner, sequence) gives each owner a
+gapless, conflict-checked stream; `position` is a global insert order used only to publish in
+order; `published_at IS NULL` (with a partial index) marks what the relay still owes SNS.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("owner", String(200), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("todo_id", Integer, nullable=True),
+    Column("correlation_id", String(100), nullable=True),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("published_at", DateTime, nullable=True),
+    UniqueConstraint("owner", "sequence", name="uq_events_owner_sequence"),
+    Index(
+        "ix_events_unpublished",
+        "position",
+        postgresql_where=Column("published_at").is_(None),
+        sqlite_where=Column("published_at").is_(None),
+    ),
+    Index("ix_events_owner_todo", "owner", "todo_id"),
+)
+
+streams = Table(
+    "streams",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+todo_ids = Table(
+    "todo_ids",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    sqlite_autoincrement=True,
+)
+
+todos = Table(
+    "todos",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("owner", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("completed", Boolean, nullable=False),
+    Column("deadline_at", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_todos_owner_created", "owner", "created_at", "id"),
+    Index("ix_todos_owner_deadline", "owner", "deadline_at"),
+)

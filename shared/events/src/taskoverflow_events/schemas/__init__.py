@@ -1,0 +1,1 @@
+"""One module per event type; each class name carries its schema version."""

@@ -1,0 +1,48 @@
+"""How an envelope maps onto SNS/SQS message fields.
+
+The attributes subscriptions filter on are derived here, from the envelope, in one place, so a
+filter policy and the code that publishes can never disagree. All attributes are String or
+Number: a Binary attribute through SNS raw delivery breaks ReceiveMessage on moto.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+FILTER_ATTRIBUTES = ("event_type", "schema_version", "owner")
+
+
+class Routable(Protocol):
+    """What routing needs of a message: an Envelope, or a stored outbox row, both qualify."""
+
+    @property
+    def event_id(self) -> uuid.UUID: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def owner(self) -> str: ...
+
+
+def attributes_for(envelope: Routable) -> dict[str, dict[str, str]]:
+    return {
+        "event_type": {"DataType": "String", "StringValue": envelope.event_type},
+        "schema_version": {"DataType": "Number", "StringValue": str(envelope.schema_version)},
+        "owner": {"DataType": "String", "StringValue": envelope.owner},
+    }
+
+
+def fifo_fields(envelope: Routable) -> dict[str, str]:
+    """Per-owner ordering and explicit dedup (a topic's content-based dedup can't reach a queue)."""
+    return {
+        "MessageGroupId": envelope.owner,
+        "MessageDeduplicationId": str(envelope.event_id),
+    }
+
+
+def attribute_values(message: dict[str, Any]) -> dict[str, str]:
+    """Flatten an SQS message's MessageAttributes to plain strings."""
+    attrs = message.get("MessageAttributes") or {}
+    return {name: value.get("StringValue", "") for name, value in attrs.items()}

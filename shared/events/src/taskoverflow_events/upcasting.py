@@ -1,0 +1,44 @@
+"""Bring an event's `data` from the version it was written in up to the version readers know.
+
+Upcasters are pure dict functions keyed by (event_type, from_version), each returning the data of
+from_version + 1. Consumers upcast before validation, so a handler only ever sees current models.
+A version above the reader's current one cannot be downcast; it is poison, not a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from taskoverflow_events.errors import UnknownSchemaVersion
+from taskoverflow_events.registry import REGISTRY, EventRegistry
+
+Data = dict[str, Any]
+Upcaster = Callable[[Data], Data]
+
+# No schema has needed a second version yet. The first entry will look like
+#   ("TodoChanged", 1): todo_changed_v1_to_v2,
+UPCASTERS: Mapping[tuple[str, int], Upcaster] = {}
+
+
+def upcast(
+    event_type: str,
+    version: int,
+    data: Data,
+    *,
+    registry: EventRegistry = REGISTRY,
+    upcasters: Mapping[tuple[str, int], Upcaster] = UPCASTERS,
+) -> tuple[int, Data]:
+    """Return (current_version, data) for `data` written at `version`."""
+    current = registry.current_version(event_type)
+    if version > current or version < 1:
+        raise UnknownSchemaVersion.for_reader(event_type, version, current)
+    while version < current:
+        step = upcasters.get((event_type, version))
+        if step is None:
+            raise UnknownSchemaVersion(
+                f"{event_type} has no upcaster from v{version} to v{version + 1}"
+            )
+        data = step(dict(data))
+        version += 1
+    return version, data

@@ -1,0 +1,77 @@
+"""pytest fixtures for the real infrastructure; installed as a pytest11 plugin."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from taskoverflow_events import topology as topo
+from taskoverflow_events.aws import AwsSettings, find_queue_url, find_topic_arn
+from taskoverflow_events.bootstrap import Bootstrap
+from taskoverflow_testing.moto_server import MotoServer
+from taskoverflow_testing.postgres import create_database, drop_database
+
+
+@dataclass(frozen=True)
+class AwsWorld:
+    """One test's own copy of the topology (a random name prefix) on the session's moto server."""
+
+    settings: AwsSettings
+    topology: topo.Topology
+
+    def topic_arn(self, name: str) -> str:
+        return find_topic_arn(self.settings.client("sns"), f"{self.settings.name_prefix}{name}")
+
+    def queue_url(self, name: str) -> str:
+        return find_queue_url(self.settings.client("sqs"), f"{self.settings.name_prefix}{name}")
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    server = MotoServer(log_path=log).start()
+    yield server
+    server.stop()
+
+
+def aws_settings_for(endpoint_url: str, prefix: str = "") -> AwsSettings:
+    return AwsSettings(
+        endpoint_url=endpoint_url,
+        region="us-east-1",
+        access_key_id="test",
+        secret_access_key="test",
+        name_prefix=prefix,
+    )
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer) -> AwsWorld:
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    settings = aws_settings_for(moto_server.endpoint_url, prefix)
+    topology = topo.load(prefix=prefix)
+    Bootstrap(settings, report=lambda _line: None).apply(topology)
+    return AwsWorld(settings=settings, topology=topology)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[Callable[[], str]]:
+    """A factory of fresh, empty PostgreSQL databases, all dropped at the end of the session."""
+    made: list[str] = []
+
+    def make() -> str:
+        url = create_database()
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return topo.default_path().parent.parent
