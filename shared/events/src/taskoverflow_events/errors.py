@@ -22,6 +22,4 @@ class UnknownSchemaVersion(PoisonMessage):
 
     @classmethod
     def for_reader(cls, event_type: str, version: int, current: int) -> "UnknownSchemaVersion":
-        return cls(
-            f"{event_type} v{version} is not known here (this reader knows v1 to v{current})"
-        )
+        return cls(f"{event_type} v{version} is unknown here (this reader knows v1 to v{current})")

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from taskoverflow_events.publisher import SNS_BATCH_LIMIT, OutgoingMessage, Publisher
 from todo_api.relay.leadership import Leadership
@@ -49,7 +49,7 @@ class Relay:
     def publish_pending(self) -> RelayPass:
         """One pass over the outbox. Raises if SNS or the database is unreachable."""
         with self._engine.connect() as conn:
-            rows = event_store.unpublished(conn, self._batch_size)
+            rows = self.pending(conn)
         published = failed = 0
         blocked_owners: set[str] = set()
         for start in range(0, len(rows), SNS_BATCH_LIMIT):
@@ -88,6 +88,10 @@ class Relay:
         if published:
             log.debug("published", count=published)
         return RelayPass(published=published, failed=failed)
+
+    def pending(self, conn: Connection) -> list[event_store.StoredEvent]:
+        """What this pass will publish; see event_store.unpublished for why it is not a cursor."""
+        return event_store.unpublished(conn, self._batch_size)
 
     def run(self) -> None:
         log.info("relay started", topic_arn=self._publisher.topic_arn)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, func, select, update
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from taskoverflow_events import Envelope, encode, new_envelope
@@ -125,31 +127,35 @@ def unpublished(conn: Connection, limit: int) -> list[StoredEvent]:
     lower position that commits late is still unpublished, so it is picked up on the next pass.
     """
     rows = conn.execute(
-        select(
-            events.c.position,
-            events.c.event_id,
-            events.c.event_type,
-            events.c.schema_version,
-            events.c.owner,
-            events.c.sequence,
-            events.c.body,
-        )
+        select(*STORED_COLUMNS)
         .where(events.c.published_at.is_(None))
         .order_by(events.c.position)
         .limit(limit)
     )
-    return [
-        StoredEvent(
-            position=r.position,
-            event_id=uuid.UUID(r.event_id),
-            event_type=r.event_type,
-            schema_version=r.schema_version,
-            owner=r.owner,
-            sequence=r.sequence,
-            body=r.body,
-        )
-        for r in rows
-    ]
+    return [stored_event(r) for r in rows]
+
+
+STORED_COLUMNS = (
+    events.c.position,
+    events.c.event_id,
+    events.c.event_type,
+    events.c.schema_version,
+    events.c.owner,
+    events.c.sequence,
+    events.c.body,
+)
+
+
+def stored_event(row: Row[Any]) -> StoredEvent:
+    return StoredEvent(
+        position=row.position,
+        event_id=uuid.UUID(row.event_id),
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        owner=row.owner,
+        sequence=row.sequence,
+        body=row.body,
+    )
 
 
 def mark_published(conn: Connection, event_ids: Sequence[uuid.UUID]) -> None:

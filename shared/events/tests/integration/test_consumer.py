@@ -1,0 +1,206 @@
+"""The consumer loop against a real queue on moto: what it deletes, keeps, and dead-letters."""
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+import structlog
+from taskoverflow_events import DecodedEvent, encode, new_envelope
+from taskoverflow_events.consumer import QueueConsumer
+from taskoverflow_events.schemas.calendar_generation_started import CalendarGenerationStartedV1
+from taskoverflow_testing.plugin import AwsWorld
+
+
+def make_queue(aws: AwsWorld, *, fifo: bool, visibility: int = 30, max_receives: int = 3) -> str:
+    sqs = aws.settings.client("sqs")
+    suffix = ".fifo" if fifo else ""
+    base = f"{aws.settings.name_prefix}c{uuid.uuid4().hex[:6]}"
+    fifo_attr = {"FifoQueue": "true"} if fifo else {}
+    dlq = sqs.create_queue(QueueName=f"{base}-dlq{suffix}", Attributes=fifo_attr)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)})
+    return sqs.create_queue(
+        QueueName=f"{base}{suffix}",
+        Attributes={**fifo_attr, "VisibilityTimeout": str(visibility), "RedrivePolicy": redrive},
+    )["QueueUrl"]
+
+
+def send(aws: AwsWorld, url: str, body: str, group: str | None = None) -> None:
+    kwargs: dict[str, str] = {"QueueUrl": url, "MessageBody": body}
+    if url.endswith(".fifo"):
+        kwargs |= {"MessageGroupId": group or "g", "MessageDeduplicationId": uuid.uuid4().hex}
+    aws.settings.client("sqs").send_message(**kwargs)
+
+
+def event_body(owner: str = "alice") -> str:
+    payload = CalendarGenerationStartedV1(job_id=uuid.uuid4())
+    return encode(new_envelope(payload, producer="test", owner=owner))
+
+
+def count(aws: AwsWorld, url: str) -> int:
+    attrs = aws.settings.client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def dlq_of(aws: AwsWorld, url: str) -> str:
+    return url.replace(".fifo", "-dlq.fifo") if url.endswith(".fifo") else url + "-dlq"
+
+
+def consumer(
+    aws: AwsWorld, url: str, handler: Callable[[DecodedEvent], None], **kw: object
+) -> QueueConsumer:
+    return QueueConsumer(
+        aws.settings.client("sqs"),
+        url,
+        {"CalendarGenerationStarted": handler},
+        wait_time_seconds=1,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_handled_messages_are_deleted_and_bound_to_the_log_context(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=False)
+    for _ in range(3):
+        send(aws, url, event_body())
+    seen: list[str] = []
+
+    def handle(event: DecodedEvent) -> None:
+        ctx = structlog.contextvars.get_contextvars()
+        assert ctx["event_id"] == str(event.envelope.event_id)
+        assert ctx["job_id"] == event.job_id
+        seen.append(event.envelope.owner)
+
+    report = consumer(aws, url, handle).run_once()
+    assert len(report.handled) == 3 and seen == ["alice"] * 3
+    assert count(aws, url) == 0
+
+
+def test_one_failing_message_does_not_sink_the_batch(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=False)
+    bodies = [event_body(owner) for owner in ("ok1", "bad", "ok2")]
+    for body in bodies:
+        send(aws, url, body)
+
+    def handle(event: DecodedEvent) -> None:
+        if event.envelope.owner == "bad":
+            raise RuntimeError("downstream unavailable")
+
+    report = consumer(aws, url, handle).run_once()
+    assert len(report.handled) == 2 and len(report.failed) == 1
+    assert count(aws, url) == 1, "the failed message stays for redelivery"
+
+
+def test_poison_goes_to_the_dead_letter_queue_with_its_reason_and_good_messages_flow(
+    aws: AwsWorld,
+) -> None:
+    url = make_queue(aws, fifo=False)
+    send(aws, url, "this is not json")
+    send(aws, url, event_body())
+    handled: list[str] = []
+    with structlog.testing.capture_logs() as logs:
+        report = consumer(aws, url, lambda e: handled.append(e.event_type)).run_once()
+    assert handled == ["CalendarGenerationStarted"]
+    assert len(report.dead_lettered) == 1
+    assert count(aws, url) == 0
+    sqs = aws.settings.client("sqs")
+    dead = sqs.receive_message(
+        QueueUrl=dlq_of(aws, url), MessageAttributeNames=["All"], WaitTimeSeconds=1
+    )["Messages"]
+    assert dead[0]["Body"] == "this is not json"
+    assert (
+        "not an event envelope" in dead[0]["MessageAttributes"]["dead_letter_reason"]["StringValue"]
+    )
+    poison_lines = [line for line in logs if line["event"].startswith("poison message")]
+    assert poison_lines and "not an event envelope" in poison_lines[0]["reason"]
+
+
+def test_on_fifo_a_failure_holds_back_the_rest_of_its_group_only(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=True)
+    send(aws, url, event_body("alice"), group="alice")
+    send(aws, url, event_body("alice"), group="alice")
+    send(aws, url, event_body("bob"), group="bob")
+    calls: list[str] = []
+
+    def handle(event: DecodedEvent) -> None:
+        calls.append(event.envelope.owner)
+        if event.envelope.owner == "alice":
+            raise RuntimeError("alice's first event fails")
+
+    report = consumer(aws, url, handle).run_once()
+    assert calls.count("alice") == 1, "alice's second event must wait for her first"
+    assert "bob" in calls
+    assert len(report.failed) == 1 and len(report.skipped) == 1
+
+
+def test_the_heartbeat_keeps_a_slow_message_from_a_second_consumer(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=False, visibility=2)
+    send(aws, url, event_body())
+    started = threading.Event()
+
+    def slow(_event: DecodedEvent) -> None:
+        started.set()
+        time.sleep(5)
+
+    first = consumer(aws, url, slow, heartbeat_interval=0.5)
+    worker = threading.Thread(target=first.run_once)
+    worker.start()
+    assert started.wait(10)
+    stolen: list[str] = []
+    rival = consumer(aws, url, lambda e: stolen.append(e.event_type))
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        rival.run_once()
+    worker.join()
+    assert stolen == [], "the message became visible while its handler was still running"
+    assert count(aws, url) == 0
+
+
+def test_stop_lets_the_batch_in_hand_finish(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=False)
+    for _ in range(3):
+        send(aws, url, event_body())
+    done: list[str] = []
+    loop: QueueConsumer
+
+    def handle(event: DecodedEvent) -> None:
+        loop.stop()  # asked to stop mid-batch
+        time.sleep(0.2)
+        done.append(event.event_type)
+
+    loop = consumer(aws, url, handle)
+    loop.run(max_batches=5)
+    assert loop.stopping
+    assert len(done) >= 1
+    assert count(aws, url) == 3 - len(done), "every message handled was deleted, the rest kept"
+
+
+def test_an_event_type_with_no_handler_is_deleted_with_a_warning(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=False)
+    send(aws, url, event_body())
+    loop = QueueConsumer(aws.settings.client("sqs"), url, {}, wait_time_seconds=1)
+    report = loop.run_once()
+    assert len(report.ignored) == 1 and count(aws, url) == 0
+
+
+@pytest.mark.parametrize("fifo", [True, False])
+def test_a_handler_failure_reaches_the_dlq_after_max_receive_count(
+    aws: AwsWorld, fifo: bool
+) -> None:
+    url = make_queue(aws, fifo=fifo, visibility=1, max_receives=2)
+    send(aws, url, event_body())
+    loop = consumer(aws, url, lambda _e: (_ for _ in ()).throw(RuntimeError("always fails")))
+    deadline = time.monotonic() + 15
+    while count(aws, dlq_of(aws, url)) == 0 and time.monotonic() < deadline:
+        loop.run_once()
+    assert count(aws, dlq_of(aws, url)) == 1
+    assert count(aws, url) == 0
