@@ -3,6 +3,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
+
 from todo_api.api import create_app
 from todo_api.application import TodoApplication
 from todo_api.config import Settings

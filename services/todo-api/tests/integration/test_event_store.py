@@ -1,4 +1,4 @@
-"""Event-store properties, written once and run on SQLite (`make run`) and PostgreSQL (tests, AWS)."""
+"""Event-store properties, written once, run on SQLite (`make run`) and PostgreSQL (tests, AWS)."""
 
 import json
 import random
@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
+
 from taskoverflow_events import decode
 from taskoverflow_events.schemas.todo_changed import TodoChangedV1
 from todo_api.application import TodoApplication

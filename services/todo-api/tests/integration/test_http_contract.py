@@ -28,7 +28,8 @@ def in_days(days: float) -> str:
 def test_health(client: FlaskClient) -> None:
     for path in ("/api/v1/health", "/health"):
         response = client.get(path)
-        assert response.status_code == 200 and response.json == {"status": "ok"}
+        assert response.status_code == 200
+        assert response.json == {"status": "ok"}
 
 
 def test_create_returns_201_with_defaults_and_contract_timestamps(client: FlaskClient) -> None:
@@ -45,7 +46,8 @@ def test_create_returns_201_with_defaults_and_contract_timestamps(client: FlaskC
         "updated_at",
     }
     assert isinstance(body["id"], int)
-    assert body["completed"] is False and body["deadline_at"] is None
+    assert body["completed"] is False
+    assert body["deadline_at"] is None
     datetime.strptime(body["created_at"], STAMP)
     assert body["created_at"] == body["updated_at"]
     assert response.headers["ETag"]
@@ -85,7 +87,8 @@ def test_create_keeps_every_given_field(client: FlaskClient) -> None:
 def test_bad_create_is_400_json_and_stores_nothing(client: FlaskClient, payload: Any) -> None:
     response = client.post(TODOS, json=payload)
     assert response.status_code == 400
-    assert set(response.json) == {"error"} and response.json["error"]
+    assert set(response.json) == {"error"}
+    assert response.json["error"]
     assert client.get(TODOS).json == []
     assert events(client) == []
 
@@ -93,12 +96,14 @@ def test_bad_create_is_400_json_and_stores_nothing(client: FlaskClient, payload:
 @pytest.mark.parametrize("raw", ["{not json", "", "null", "123"])
 def test_unparseable_bodies_are_400(client: FlaskClient, raw: str) -> None:
     response = client.post(TODOS, data=raw, content_type="application/json")
-    assert response.status_code == 400 and "error" in response.json
+    assert response.status_code == 400
+    assert "error" in response.json
 
 
 def test_an_oversized_body_is_413_json(client: FlaskClient) -> None:
     response = client.post(TODOS, data="x" * 70_000, content_type="application/json")
-    assert response.status_code == 413 and "error" in response.json
+    assert response.status_code == 413
+    assert "error" in response.json
 
 
 def test_list_is_oldest_first(client: FlaskClient) -> None:
@@ -126,12 +131,14 @@ def test_window_includes_past_deadlines_and_excludes_later_and_undated(client: F
 @pytest.mark.parametrize("query", ["window=abc", "window=-1", "window=1.5"])
 def test_bad_window_is_400(client: FlaskClient, query: str) -> None:
     response = client.get(f"{TODOS}?{query}")
-    assert response.status_code == 400 and "window" in response.json["error"]
+    assert response.status_code == 400
+    assert "window" in response.json["error"]
 
 
 def test_get_absent_is_404_json(client: FlaskClient) -> None:
     response = client.get(f"{TODOS}/999")
-    assert response.status_code == 404 and "error" in response.json
+    assert response.status_code == 404
+    assert "error" in response.json
 
 
 def test_put_changes_only_the_fields_given(client: FlaskClient) -> None:
@@ -165,7 +172,8 @@ def test_bad_put_is_400_and_changes_nothing(client: FlaskClient, payload: Any) -
     todo = create(client)
     before = len(events(client))
     response = client.put(f"{TODOS}/{todo['id']}", json=payload)
-    assert response.status_code == 400 and response.json["error"]
+    assert response.status_code == 400
+    assert response.json["error"]
     assert client.get(f"{TODOS}/{todo['id']}").json == todo
     assert len(events(client)) == before
 
@@ -178,7 +186,8 @@ def test_put_or_delete_absent_is_404(client: FlaskClient) -> None:
 def test_delete_returns_the_todo_then_it_is_gone(client: FlaskClient) -> None:
     todo = create(client)
     response = client.delete(f"{TODOS}/{todo['id']}")
-    assert response.status_code == 200 and response.json == todo
+    assert response.status_code == 200
+    assert response.json == todo
     assert client.get(f"{TODOS}/{todo['id']}").status_code == 404
     assert client.get(TODOS).json == []
 
@@ -194,33 +203,38 @@ def test_if_match_guards_put_and_delete(client: FlaskClient) -> None:
     url = f"{TODOS}/{todo['id']}"
     etag = client.get(url).headers["ETag"]
     ok = client.put(url, json={"title": "v2"}, headers={"If-Match": etag})
-    assert ok.status_code == 200 and ok.headers["ETag"] != etag
+    assert ok.status_code == 200
+    assert ok.headers["ETag"] != etag
     stale = client.put(url, json={"title": "v3"}, headers={"If-Match": etag})
-    assert stale.status_code == 412 and "error" in stale.json
+    assert stale.status_code == 412
+    assert "error" in stale.json
     assert client.delete(url, headers={"If-Match": etag}).status_code == 412
     assert client.get(url).json["title"] == "v2"
     assert client.delete(url, headers={"If-Match": ok.headers["ETag"]}).status_code == 200
+
+
+def race_two_puts(client: FlaskClient, url: str, etag: str) -> list[int]:
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def write(title: str) -> None:
+        barrier.wait()
+        response = client.put(url, json={"title": title}, headers={"If-Match": etag})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in ("left", "right")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
 
 
 def test_two_concurrent_writers_with_the_same_etag_never_both_win(client: FlaskClient) -> None:
     for _ in range(10):
         todo = create(client)
         url = f"{TODOS}/{todo['id']}"
-        etag = client.get(url).headers["ETag"]
-        barrier = threading.Barrier(2)
-        statuses: list[int] = []
-
-        def write(title: str) -> None:
-            barrier.wait()
-            statuses.append(
-                client.put(url, json={"title": title}, headers={"If-Match": etag}).status_code
-            )
-
-        threads = [threading.Thread(target=write, args=(t,)) for t in ("left", "right")]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        statuses = race_two_puts(client, url, client.get(url).headers["ETag"])
         assert sorted(statuses) == [200, 412]
         history = client.get(f"{url}/events").json["events"]
         assert [e["data"]["change"] for e in history] == ["created", "updated"]
@@ -256,11 +270,13 @@ def test_the_event_feed_pages_by_sequence(client: FlaskClient) -> None:
         create(client, title=f"t{i}")
     first = client.get("/api/v1/events?after=0&limit=3").json
     assert [e["sequence"] for e in first["events"]] == [1, 2, 3]
-    assert first["next_after"] == 3 and first["stream_version"] == 7
+    assert first["next_after"] == 3
+    assert first["stream_version"] == 7
     rest = client.get(f"/api/v1/events?after={first['next_after']}&limit=100").json
     assert [e["sequence"] for e in rest["events"]] == [4, 5, 6, 7]
     empty = client.get("/api/v1/events?after=7").json
-    assert empty["events"] == [] and empty["next_after"] == 7
+    assert empty["events"] == []
+    assert empty["next_after"] == 7
 
 
 @pytest.mark.parametrize("query", ["after=x", "after=-1", "limit=0", "limit=5000", "limit=ten"])
@@ -270,9 +286,11 @@ def test_bad_feed_parameters_are_400(client: FlaskClient, query: str) -> None:
 
 def test_unknown_routes_and_methods_answer_json(client: FlaskClient) -> None:
     missing = client.get("/api/v1/nothing-here")
-    assert missing.status_code == 404 and "error" in missing.json
+    assert missing.status_code == 404
+    assert "error" in missing.json
     wrong = client.patch(TODOS)
-    assert wrong.status_code == 405 and "error" in wrong.json
+    assert wrong.status_code == 405
+    assert "error" in wrong.json
 
 
 def test_the_request_id_is_echoed_and_recorded_as_correlation_id(client: FlaskClient) -> None:

@@ -1,4 +1,4 @@
-"""The outbox relay, end to end: PostgreSQL -> relay -> moto SNS FIFO topic -> a subscribed queue."""
+"""The outbox relay end to end: PostgreSQL -> relay -> moto SNS FIFO topic -> a subscribed queue."""
 
 import json
 import random
@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import jsonschema
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, event, select
-from taskoverflow_events.jsonschema_export import SCHEMA_DIR
+
 from taskoverflow_events.publisher import Publisher
+from taskoverflow_testing.contracts import validate_envelope
 from taskoverflow_testing.plugin import AwsWorld
 from taskoverflow_testing.queues import TopicTap, bodies
 from taskoverflow_testing.tcp_proxy import TcpProxy
@@ -31,9 +31,7 @@ TOPIC = "todo-events.fifo"
 @pytest.fixture
 def worker_tap(aws: AwsWorld) -> TopicTap:
     """A queue with the ical-worker's own filter policy, so we see exactly what it would get."""
-    sub = next(
-        s for s in aws.topology.subscriptions if s.queue.endswith("ical-worker-todo-events.fifo")
-    )
+    sub = aws.subscription_into("ical-worker-todo-events.fifo")
     return TopicTap(aws.settings, aws.topic_arn(TOPIC), filter_policy=sub.filter_policy())
 
 
@@ -79,11 +77,8 @@ def test_each_write_arrives_once_in_order_valid_and_routable(
         "created",
         "deleted",
     ]
-    schema = json.loads((SCHEMA_DIR / "TodoChanged.v1.json").read_text())
-    envelope_schema = json.loads((SCHEMA_DIR / "Envelope.json").read_text())
     for message, body in zip(received, bodies(received), strict=True):
-        jsonschema.validate(body, envelope_schema)
-        jsonschema.validate(body["data"], schema)
+        validate_envelope(body)
         attrs = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
         assert attrs == {"event_type": "TodoChanged", "schema_version": "1", "owner": "default"}
     with pg_engine.connect() as conn:

@@ -2,6 +2,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
+
 from todo_api.domain.commands import CreateTodo, DeleteTodo, UpdateTodo
 from todo_api.domain.errors import TodoNotFound, VersionMismatch
 from todo_api.domain.todo import Todo, decide, evolve
@@ -26,7 +27,8 @@ def existing(**overrides: object) -> Todo:
 def test_create_starts_at_version_one_with_second_precision_timestamps() -> None:
     [change] = decide(CreateTodo(title="A"), None, now=NOW, new_id=9)
     assert change.change == "created"
-    assert change.todo.id == 9 and change.todo.version == 1
+    assert change.todo.id == 9
+    assert change.todo.version == 1
     assert change.todo.created_at == change.todo.updated_at == NOW.replace(microsecond=0)
 
 
@@ -65,7 +67,8 @@ def test_commands_on_an_absent_todo_are_not_found() -> None:
 def test_delete_carries_the_last_state_and_evolves_to_nothing() -> None:
     current = existing(completed=True)
     [change] = decide(DeleteTodo(3), current, now=NOW)
-    assert change.change == "deleted" and change.todo.completed is True
+    assert change.change == "deleted"
+    assert change.todo.completed is True
     assert evolve(current, change) is None
 
 
@@ -74,7 +77,9 @@ def test_evolve_folds_a_history_into_the_current_state() -> None:
     state = evolve(None, created)
     [updated] = decide(UpdateTodo(1, {"description": None}), state, now=NOW)
     state = evolve(state, updated)
-    assert state is not None and state.description is None and state.version == 2
+    assert state is not None
+    assert state.description is None
+    assert state.version == 2
 
 
 def test_only_mutable_fields_can_change() -> None:

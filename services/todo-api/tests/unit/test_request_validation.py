@@ -2,6 +2,7 @@ from datetime import datetime
 
 import pytest
 from pydantic import ValidationError
+
 from todo_api.api.requests import RequestInvalid, TodoCreate, TodoUpdate, describe, parse_timestamp
 
 

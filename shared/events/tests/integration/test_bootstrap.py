@@ -8,7 +8,8 @@ from taskoverflow_testing.plugin import AwsWorld
 def test_bootstrap_creates_the_whole_topology_and_a_rerun_changes_nothing(aws: AwsWorld) -> None:
     lines: list[str] = []
     Bootstrap(aws.settings, report=lines.append).apply(aws.topology)
-    assert lines and all(line.startswith("exists") for line in lines), lines
+    assert lines
+    assert all(line.startswith("exists") for line in lines), lines
     sqs, sns = aws.settings.client("sqs"), aws.settings.client("sns")
     for queue in aws.topology.queues:
         url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]

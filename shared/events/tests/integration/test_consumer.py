@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 import structlog
+
 from taskoverflow_events import DecodedEvent, encode, new_envelope
 from taskoverflow_events.consumer import QueueConsumer
 from taskoverflow_events.schemas.calendar_generation_started import CalendarGenerationStartedV1
@@ -81,7 +82,8 @@ def test_handled_messages_are_deleted_and_bound_to_the_log_context(aws: AwsWorld
         seen.append(event.envelope.owner)
 
     report = consumer(aws, url, handle).run_once()
-    assert len(report.handled) == 3 and seen == ["alice"] * 3
+    assert len(report.handled) == 3
+    assert seen == ["alice"] * 3
     assert count(aws, url) == 0
 
 
@@ -96,7 +98,8 @@ def test_one_failing_message_does_not_sink_the_batch(aws: AwsWorld) -> None:
             raise RuntimeError("downstream unavailable")
 
     report = consumer(aws, url, handle).run_once()
-    assert len(report.handled) == 2 and len(report.failed) == 1
+    assert len(report.handled) == 2
+    assert len(report.failed) == 1
     assert count(aws, url) == 1, "the failed message stays for redelivery"
 
 
@@ -121,7 +124,8 @@ def test_poison_goes_to_the_dead_letter_queue_with_its_reason_and_good_messages_
         "not an event envelope" in dead[0]["MessageAttributes"]["dead_letter_reason"]["StringValue"]
     )
     poison_lines = [line for line in logs if line["event"].startswith("poison message")]
-    assert poison_lines and "not an event envelope" in poison_lines[0]["reason"]
+    assert poison_lines
+    assert "not an event envelope" in poison_lines[0]["reason"]
 
 
 def test_on_fifo_a_failure_holds_back_the_rest_of_its_group_only(aws: AwsWorld) -> None:
@@ -139,7 +143,8 @@ def test_on_fifo_a_failure_holds_back_the_rest_of_its_group_only(aws: AwsWorld) 
     report = consumer(aws, url, handle).run_once()
     assert calls.count("alice") == 1, "alice's second event must wait for her first"
     assert "bob" in calls
-    assert len(report.failed) == 1 and len(report.skipped) == 1
+    assert len(report.failed) == 1
+    assert len(report.skipped) == 1
 
 
 def test_the_heartbeat_keeps_a_slow_message_from_a_second_consumer(aws: AwsWorld) -> None:
@@ -189,7 +194,8 @@ def test_an_event_type_with_no_handler_is_deleted_with_a_warning(aws: AwsWorld) 
     send(aws, url, event_body())
     loop = QueueConsumer(aws.settings.client("sqs"), url, {}, wait_time_seconds=1)
     report = loop.run_once()
-    assert len(report.ignored) == 1 and count(aws, url) == 0
+    assert len(report.ignored) == 1
+    assert count(aws, url) == 0
 
 
 @pytest.mark.parametrize("fifo", [True, False])

@@ -3,6 +3,7 @@ import uuid
 from datetime import datetime
 
 import pytest
+
 from taskoverflow_events import (
     MalformedMessage,
     UnknownEventType,

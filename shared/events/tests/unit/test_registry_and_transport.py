@@ -1,6 +1,7 @@
 from datetime import datetime
 
 import pytest
+
 from taskoverflow_events import REGISTRY, UnknownEventType, new_envelope
 from taskoverflow_events.schemas.calendar_generation_started import CalendarGenerationStartedV1
 from taskoverflow_events.transport import FILTER_ATTRIBUTES, attributes_for, fifo_fields

@@ -2,6 +2,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from taskoverflow_events import REGISTRY
 from taskoverflow_events import topology as topo
 
@@ -14,7 +15,8 @@ def test_the_committed_topology_parses_and_every_queue_has_a_dead_letter_queue()
     topology = topo.load()
     assert {t.name for t in topology.topics} == {"todo-events.fifo", "calendar-events"}
     for queue in topology.queues:
-        assert queue.dead_letter_queue and queue.max_receive_count >= 1
+        assert queue.dead_letter_queue
+        assert queue.max_receive_count >= 1
         assert queue.dead_letter_queue.endswith(".fifo") == queue.fifo
 
 

@@ -2,6 +2,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+
 from taskoverflow_events import EventRegistry, UnknownSchemaVersion, decode
 from taskoverflow_events.upcasting import UPCASTERS, upcast
 

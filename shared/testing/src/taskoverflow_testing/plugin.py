@@ -26,6 +26,11 @@ class AwsWorld:
     def topic_arn(self, name: str) -> str:
         return find_topic_arn(self.settings.client("sns"), f"{self.settings.name_prefix}{name}")
 
+    def subscription_into(self, queue: str) -> topo.Subscription:
+        """The subscription feeding a service's queue (name without the prefix)."""
+        name = f"{self.settings.name_prefix}{queue}"
+        return next(s for s in self.topology.subscriptions if s.queue == name)
+
     def queue_url(self, name: str) -> str:
         return find_queue_url(self.settings.client("sqs"), f"{self.settings.name_prefix}{name}")
 
