@@ -50,7 +50,7 @@ class TodoApiStack:
 def todo_api(
     aws: AwsWorld, postgres_database: Callable[[], str], tmp_path: Path
 ) -> Iterator[TodoApiStack]:
-    from todo_api.store.engine import make_engine
+    from taskoverflow_events.persistence import make_engine
     from todo_api.store.migrate import upgrade
 
     url = postgres_database()

@@ -7,11 +7,14 @@ from collections.abc import Callable
 
 import structlog
 
-from taskoverflow_events.aws import find_topic_arn
+from taskoverflow_events.aws import find_queue_url, find_topic_arn
+from taskoverflow_events.consumer import QueueConsumer
+from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.publisher import Publisher
+from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
+from todo_api.consumer.handlers import handlers
 from todo_api.relay.relay import Relay
-from todo_api.store.engine import make_engine
 
 log = structlog.get_logger("todo_api.bootstrap")
 
@@ -27,6 +30,17 @@ def build_relay(settings: Settings, *, wait_seconds: float = 60.0) -> Relay:
         batch_size=settings.relay_batch_size,
         idle_seconds=settings.relay_idle_seconds,
         max_backoff_seconds=settings.relay_max_backoff_seconds,
+    )
+
+
+def build_consumer(settings: Settings, *, wait_seconds: float = 60.0) -> QueueConsumer:
+    sqs = settings.aws.client("sqs")
+    queue_url = _resolve_with_retry(
+        lambda: find_queue_url(sqs, settings.calendar_queue_name), wait_seconds
+    )
+    export = CalendarExport(make_engine(settings.database_url))
+    return QueueConsumer(
+        sqs, queue_url, handlers(export), wait_time_seconds=settings.consumer_wait_seconds
     )
 
 

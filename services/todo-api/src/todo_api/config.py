@@ -20,6 +20,9 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     aws: AwsSettings = field(default_factory=AwsSettings)
     todo_topic: str = "todo-events.fifo"
+    calendar_queue: str = "todo-api-calendar-events"
+    consumer_wait_seconds: int = 10
+    public_url: str | None = None
     default_owner: str = "default"
     port: int = 6400
     relay_batch_size: int = 100
@@ -36,6 +39,9 @@ class Settings:
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             aws=AwsSettings.from_env(env),
             todo_topic=env.get("TODO_EVENTS_TOPIC", "todo-events.fifo"),
+            calendar_queue=env.get("CALENDAR_EVENTS_QUEUE", "todo-api-calendar-events"),
+            consumer_wait_seconds=int(env.get("CONSUMER_WAIT_SECONDS", "10")),
+            public_url=env.get("PUBLIC_URL") or None,
             default_owner=env.get("DEFAULT_OWNER", "default"),
             port=int(env.get("PORT", "6400")),
             relay_batch_size=int(env.get("RELAY_BATCH_SIZE", "100")),
@@ -48,3 +54,7 @@ class Settings:
     @property
     def todo_topic_name(self) -> str:
         return f"{self.aws.name_prefix}{self.todo_topic}"
+
+    @property
+    def calendar_queue_name(self) -> str:
+        return f"{self.aws.name_prefix}{self.calendar_queue}"

@@ -4,10 +4,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
+from taskoverflow_events.persistence import make_engine
 from todo_api.api import create_app
 from todo_api.application import TodoApplication
 from todo_api.config import Settings
-from todo_api.store.engine import make_engine
 from todo_api.store.migrate import upgrade
 from todo_api.store.tables import metadata
 

@@ -13,12 +13,12 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from taskoverflow_events import decode
+from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.schemas.todo_changed import TodoChangedV1
 from todo_api.application import TodoApplication
 from todo_api.domain.commands import CreateTodo, DeleteTodo, UpdateTodo
 from todo_api.domain.todo import Todo, evolve
 from todo_api.store import event_store
-from todo_api.store.engine import make_engine
 from todo_api.store.migrate import upgrade
 from todo_api.store.tables import events, metadata
 

@@ -7,10 +7,11 @@ import uuid
 import structlog
 from flask import Flask, Response, g, jsonify, request
 
-from todo_api.api import errors, events_feed, todos
+from taskoverflow_events.persistence import make_engine
+from todo_api.api import calendar_jobs, errors, events_feed, todos
 from todo_api.application import TodoApplication
+from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
-from todo_api.store.engine import make_engine
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
@@ -20,13 +21,14 @@ def create_app(
     settings: Settings | None = None, *, application: TodoApplication | None = None
 ) -> Flask:
     settings = settings or Settings.from_env()
+    application = application or TodoApplication(make_engine(settings.database_url))
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
-    app.extensions["todo_application"] = application or TodoApplication(
-        make_engine(settings.database_url)
-    )
+    app.extensions["todo_application"] = application
+    app.extensions["calendar_export"] = CalendarExport(application.engine)
+    app.extensions["s3"] = settings.aws.client("s3")
 
     @app.before_request
     def _bind_request() -> None:
@@ -54,6 +56,7 @@ def create_app(
 
     app.register_blueprint(todos.bp, url_prefix=API_PREFIX)
     app.register_blueprint(events_feed.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(calendar_jobs.bp, url_prefix=API_PREFIX)
     errors.register(app)
     return app
 

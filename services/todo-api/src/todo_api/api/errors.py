@@ -4,10 +4,12 @@ never bad input, and its details stay in the log."""
 from __future__ import annotations
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from todo_api.api.calendar_jobs import JobNotReady
 from todo_api.api.requests import RequestInvalid, describe
 from todo_api.domain.errors import TodoNotFound, VersionMismatch
 
@@ -34,6 +36,16 @@ def register(app: Flask) -> None:
     @app.errorhandler(VersionMismatch)
     def _stale(exc: VersionMismatch) -> tuple[Response, int]:
         return error(412, str(exc))
+
+    @app.errorhandler(JobNotReady)
+    def _job_not_ready(exc: JobNotReady) -> tuple[Response, int]:
+        return error(404, str(exc))
+
+    @app.errorhandler(BotoCoreError)
+    @app.errorhandler(ClientError)
+    def _storage(exc: Exception) -> tuple[Response, int]:
+        log.warning("calendar storage unavailable", error=repr(exc))
+        return error(503, "calendar storage is unavailable; try again shortly")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response, int]:

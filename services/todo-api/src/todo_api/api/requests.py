@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
@@ -67,6 +68,29 @@ class TodoUpdate(BaseModel):
             if name in sent and sent[name] is None:
                 raise RequestInvalid(f"{name}: may not be null")
         return sent
+
+
+CALLBACK_URL_MAX = 2000
+
+
+def _callback_url(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be a string URL")
+    if len(value) > CALLBACK_URL_MAX:
+        raise ValueError(f"must be at most {CALLBACK_URL_MAX} characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    return value
+
+
+class CalendarRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    include_completed: StrictBool = True
+    callback_url: Annotated[str | None, BeforeValidator(_callback_url)] = None
 
 
 class RequestInvalid(ValueError):

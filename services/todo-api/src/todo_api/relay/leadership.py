@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy import Connection, Engine, text
 
-from todo_api.store.engine import is_postgres
+from taskoverflow_events.persistence import is_postgres
 
 log = structlog.get_logger("todo_api.relay")
 

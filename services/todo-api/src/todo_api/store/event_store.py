@@ -8,16 +8,16 @@ sequence, and their events commit in sequence order. The unique (owner, sequence
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, Row, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from taskoverflow_events import Envelope, encode, new_envelope
+from taskoverflow_events.persistence import dialect_insert
 from todo_api.store.tables import events, streams
 
 PRODUCER = "todo-api"
@@ -38,8 +38,7 @@ class StoredEvent:
 
 def reserve_sequences(conn: Connection, owner: str, count: int) -> int:
     """Claim `count` sequence numbers for `owner`; returns the last. Locks the stream row."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(streams).values(owner=owner, version=count)
+    stmt = dialect_insert(conn, streams).values(owner=owner, version=count)
     stmt = stmt.on_conflict_do_update(
         index_elements=[streams.c.owner], set_={"version": streams.c.version + count}
     ).returning(streams.c.version)
@@ -57,7 +56,29 @@ def append(
     if not payloads:
         return []
     last = reserve_sequences(conn, owner, len(payloads))
-    first = last - len(payloads) + 1
+    return _insert(conn, owner, last - len(payloads) + 1, payloads, correlation_id, todo_id)
+
+
+def append_one(
+    conn: Connection,
+    owner: str,
+    make_payload: Callable[[int], BaseModel],
+    *,
+    correlation_id: str | None = None,
+) -> Envelope:
+    """Append one event whose payload depends on its own sequence (e.g. "as of the one before")."""
+    sequence = reserve_sequences(conn, owner, 1)
+    return _insert(conn, owner, sequence, [make_payload(sequence)], correlation_id, None)[0]
+
+
+def _insert(
+    conn: Connection,
+    owner: str,
+    first: int,
+    payloads: Sequence[BaseModel],
+    correlation_id: str | None,
+    todo_id: int | None,
+) -> list[Envelope]:
     now = datetime.now(UTC)
     envelopes = [
         new_envelope(

@@ -9,8 +9,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from taskoverflow_events.persistence import make_engine
 from todo_api.config import Settings
-from todo_api.store.engine import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

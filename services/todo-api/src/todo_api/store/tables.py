@@ -21,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from taskoverflow_events.persistence import handled_events_table
+
 metadata = MetaData()
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
@@ -79,3 +81,26 @@ todos = Table(
     Index("ix_todos_owner_created", "owner", "created_at", "id"),
     Index("ix_todos_owner_deadline", "owner", "deadline_at"),
 )
+
+calendar_jobs = Table(
+    "calendar_jobs",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("as_of", Integer, nullable=False),
+    Column("include_completed", Boolean, nullable=False),
+    Column("callback_url", Text, nullable=True),
+    Column("requested_at", DateTime, nullable=False),
+    Column("started_at", DateTime, nullable=True),
+    Column("finished_at", DateTime, nullable=True),
+    Column("bucket", String(255), nullable=True),
+    Column("key", Text, nullable=True),
+    Column("error_code", String(100), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("notified", Boolean, nullable=True),
+    Index("ix_calendar_jobs_owner", "owner", "requested_at"),
+)
+
+# Events the consumer process has applied, claimed in the same transaction as the job update.
+handled_events = handled_events_table(metadata)

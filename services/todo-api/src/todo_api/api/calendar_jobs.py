@@ -1,0 +1,123 @@
+"""/api/v1/todos/ical: the classic calendar-export contract (queue a job, poll it, download it),
+now backed by events: the job is a CalendarRequested on the owner's stream, and the file a
+claim check in S3 that this endpoint streams back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from todo_api.api.requests import CalendarRequestBody, RequestInvalid
+from todo_api.api.serialization import stamp
+from todo_api.calendar_export import CalendarExport, JobNotFound
+from todo_api.store import jobs
+
+bp = Blueprint("calendar_jobs", __name__)
+
+CHUNK_BYTES = 64 * 1024
+
+
+def export() -> CalendarExport:
+    return current_app.extensions["calendar_export"]  # type: ignore[no-any-return]
+
+
+@bp.post("/todos/ical")
+def request_calendar() -> tuple[Response, int]:
+    body: dict[str, Any] = {}
+    if request.get_data(cache=True).strip():
+        parsed = request.get_json(force=True, silent=True)
+        if not isinstance(parsed, dict):
+            raise RequestInvalid("the request body, when sent, must be a JSON object")
+        body = parsed
+    options = CalendarRequestBody.model_validate(body)
+    job_id = export().request(
+        g.owner, include_completed=options.include_completed, callback_url=options.callback_url
+    )
+    return jsonify(
+        {"task_id": job_id, "task_url": _external("calendar_jobs.job_status", job_id)}
+    ), 202
+
+
+@bp.get("/todos/ical/<task_id>/status")
+def job_status(task_id: str) -> Response:
+    job = _job(task_id)
+    timeline = [{"status": jobs.PENDING, "at": stamp(job.requested_at)}]
+    if job.started_at:
+        timeline.append({"status": jobs.STARTED, "at": stamp(job.started_at)})
+    if job.finished_at:
+        timeline.append({"status": job.status, "at": stamp(job.finished_at)})
+    error = (
+        {"code": job.error_code, "message": job.error_message}
+        if job.status == jobs.FAILURE
+        else None
+    )
+    return jsonify(
+        {
+            "task_id": job.job_id,
+            "task_status": job.status,
+            "result_url": _external("calendar_jobs.job_result", job.job_id),
+            "timeline": timeline,
+            "error": error,
+            "notified": job.notified,
+        }
+    )
+
+
+@bp.get("/todos/ical/<task_id>/result")
+def job_result(task_id: str) -> Response:
+    job = _job(task_id)
+    if job.status != jobs.SUCCESS or not job.bucket or not job.key:
+        raise JobNotReady(f"calendar job {task_id} is {job.status}, not SUCCESS")
+    s3 = current_app.extensions["s3"]
+    kwargs: dict[str, Any] = {"Bucket": job.bucket, "Key": job.key}
+    if request.headers.get("If-None-Match"):
+        kwargs["IfNoneMatch"] = request.headers["If-None-Match"]
+    try:
+        obj = s3.get_object(**kwargs)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("304", "NotModified"):
+            return Response(status=304)
+        if code in ("NoSuchKey", "404"):
+            raise JobNotReady(f"the calendar of job {task_id} has expired") from None
+        raise
+    response = Response(
+        stream_with_context(obj["Body"].iter_chunks(CHUNK_BYTES)),
+        mimetype="text/calendar",
+        headers={
+            "Content-Length": str(obj["ContentLength"]),
+            "ETag": obj["ETag"],
+            "Content-Disposition": f'attachment; filename="taskoverflow-{job.job_id}.ics"',
+        },
+    )
+    response.charset = "utf-8"
+    return response
+
+
+class JobNotReady(LookupError):
+    """No calendar to serve (yet): 404, as the classic contract says."""
+
+
+def _job(task_id: str) -> jobs.CalendarJob:
+    try:
+        return export().job(g.owner, task_id)
+    except JobNotFound as exc:
+        raise JobNotReady(str(exc)) from None
+
+
+def _external(endpoint: str, task_id: str) -> str:
+    settings = current_app.extensions["settings"]
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + url_for(endpoint, task_id=task_id)
+    return url_for(endpoint, task_id=task_id, _external=True)

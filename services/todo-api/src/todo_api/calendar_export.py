@@ -1,0 +1,77 @@
+"""The calendar-export use cases: request a calendar, follow its job, apply its progress events.
+
+Requesting appends CalendarRequested to the owner's stream and records the job in one
+transaction, so the worker's calendar includes every change the owner made before asking
+(`as_of` is the sequence just before the request's own) and nothing after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine
+
+from taskoverflow_events.persistence import claim_event
+from taskoverflow_events.schemas.calendar_requested import CalendarOptionsV1, CalendarRequestedV1
+from todo_api.application import Clock, utc_now
+from todo_api.store import event_store, jobs
+from todo_api.store.tables import handled_events
+
+
+class JobNotFound(LookupError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"calendar job {job_id} not found")
+
+
+class CalendarExport:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self._clock = clock
+
+    def request(
+        self,
+        owner: str,
+        *,
+        include_completed: bool = True,
+        callback_url: str | None = None,
+    ) -> str:
+        job_id = uuid.uuid4()
+
+        def payload(sequence: int) -> CalendarRequestedV1:
+            return CalendarRequestedV1(
+                job_id=job_id,
+                as_of=sequence - 1,
+                options=CalendarOptionsV1(include_completed=include_completed),
+                notify=callback_url,
+            )
+
+        with self.engine.begin() as conn:
+            envelope = event_store.append_one(conn, owner, payload, correlation_id=str(job_id))
+            jobs.create(
+                conn,
+                job_id=job_id,
+                owner=owner,
+                as_of=(envelope.sequence or 1) - 1,
+                include_completed=include_completed,
+                callback_url=callback_url,
+                now=self._clock(),
+            )
+        return str(job_id)
+
+    def job(self, owner: str, job_id: str) -> jobs.CalendarJob:
+        with self.engine.connect() as conn:
+            job = jobs.get(conn, owner, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    # -- applied by the consumer process --------------------------------------------------
+
+    def apply_once(self, event_id: uuid.UUID, effect: Callable[[Connection], None]) -> bool:
+        """Run `effect` unless this event was handled before, in one transaction with the claim."""
+        with self.engine.begin() as conn:
+            if not claim_event(conn, handled_events, event_id):
+                return False
+            effect(conn)
+            return True

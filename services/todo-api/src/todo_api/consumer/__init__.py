@@ -1,0 +1,1 @@
+"""The consumer process: applies calendar progress events to the job table."""

@@ -1,0 +1,88 @@
+"""What every service's database needs from the runtime: an engine that several processes can
+share (also on SQLite, for `make run`), and a record of handled events for idempotent consumers.
+
+SQLite serialises writers; BEGIN IMMEDIATE takes the write lock up front so two transactions never
+deadlock upgrading a read lock, and WAL lets readers work during a write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Insert,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        return create_engine(url, **kwargs)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook below emit BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def dialect_insert(conn: Connection, table: Table) -> Insert:
+    """An INSERT that knows ON CONFLICT, on PostgreSQL and SQLite alike."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return insert(table)  # type: ignore[return-value]
+
+
+def handled_events_table(metadata: MetaData) -> Table:
+    """The table a consumer records handled event ids in, inside the effect's own transaction."""
+    return Table(
+        "handled_events",
+        metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("handled_at", DateTime, nullable=False),
+    )
+
+
+def claim_event(conn: Connection, table: Table, event_id: uuid.UUID) -> bool:
+    """Record `event_id` as handled; False if it already was (a duplicate delivery).
+
+    Call it in the same transaction as the effect: if the effect rolls back, so does the claim.
+    """
+    stmt = (
+        dialect_insert(conn, table)
+        .values(event_id=str(event_id), handled_at=datetime.now(UTC).replace(tzinfo=None))
+        .on_conflict_do_nothing(index_elements=["event_id"])  # type: ignore[attr-defined]
+        .returning(table.c.event_id)
+    )
+    return conn.execute(stmt).first() is not None
