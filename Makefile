@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared/events shared/testing services/todo-api
+PACKAGES := shared/events shared/testing services/todo-api services/ical-worker services/notifier
 INSTALLED := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
@@ -32,11 +32,11 @@ test: install lint
 	$(PYTEST)
 
 test-unit: install
-	$(PYTEST) shared/events/tests/unit services/todo-api/tests/unit
+	$(PYTEST) shared/events/tests/unit services/*/tests/unit
 
 test-integration: install
 	scripts/ensure-postgres
-	$(PYTEST) shared/events/tests/integration services/todo-api/tests/integration
+	$(PYTEST) shared/events/tests/integration services/*/tests/integration
 
 test-contract: install
 	scripts/ensure-postgres

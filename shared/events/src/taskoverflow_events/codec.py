@@ -25,6 +25,7 @@ class DecodedEvent:
 
     envelope: Envelope
     payload: BaseModel
+    receive_count: int = 1  # set by the consumer loop from SQS's ApproximateReceiveCount
 
     @property
     def event_type(self) -> str:

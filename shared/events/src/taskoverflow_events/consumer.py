@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any
 
@@ -134,6 +134,7 @@ class QueueConsumer:
             return
         try:
             event = self._decode(message["Body"])
+            event = replace(event, receive_count=int(system.get("ApproximateReceiveCount", "1")))
         except PoisonMessage as exc:
             self._dead_letter(message, reason=str(exc))
             report.dead_lettered.append(message_id)

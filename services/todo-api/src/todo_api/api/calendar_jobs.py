@@ -52,11 +52,18 @@ def request_calendar() -> tuple[Response, int]:
 @bp.get("/todos/ical/<task_id>/status")
 def job_status(task_id: str) -> Response:
     job = _job(task_id)
-    timeline = [{"status": jobs.PENDING, "at": stamp(job.requested_at)}]
-    if job.started_at:
-        timeline.append({"status": jobs.STARTED, "at": stamp(job.started_at)})
+    steps = [(jobs.PENDING, job.requested_at), (jobs.STARTED, job.started_at)]
     if job.finished_at:
-        timeline.append({"status": job.status, "at": stamp(job.finished_at)})
+        steps.append((job.status, job.finished_at))
+    timeline = [
+        {
+            "status": status,
+            "at": stamp(at),
+            "elapsed_ms": round((at - job.requested_at).total_seconds() * 1000),
+        }
+        for status, at in steps
+        if at is not None
+    ]
     error = (
         {"code": job.error_code, "message": job.error_message}
         if job.status == jobs.FAILURE

@@ -19,7 +19,7 @@ log = structlog.get_logger("todo_api.consumer")
 
 
 def _at(event: DecodedEvent) -> datetime:
-    return event.envelope.occurred_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    return event.envelope.occurred_at.astimezone(UTC).replace(tzinfo=None)
 
 
 def record_job_started(export: CalendarExport, event: DecodedEvent) -> None:

@@ -1,0 +1,48 @@
+"""todo-api's event feed, read to fill a gap in the projection or to rebuild it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import requests
+
+from taskoverflow_events import DecodedEvent, decode
+
+PAGE = 1000
+
+
+class FeedUnavailable(RuntimeError):
+    """todo-api could not be read; the message is retried later."""
+
+
+class FeedClient:
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        self._url = base_url.rstrip("/") + "/api/v1/events"
+        self._session = requests.Session()
+        self._timeout = timeout
+
+    def events(self, owner: str, *, after: int, until: int | None = None) -> Iterator[DecodedEvent]:
+        """The owner's events with after < sequence (<= until), in sequence order."""
+        while until is None or after < until:
+            try:
+                response = self._session.get(
+                    self._url, params={"after": after, "limit": PAGE}, timeout=self._timeout
+                )
+                response.raise_for_status()
+            except requests.RequestException as exc:
+                raise FeedUnavailable(f"todo-api event feed: {exc}") from exc
+            page = response.json()["events"]
+            if not page:
+                return
+            for body in page:
+                event = decode(json.dumps(body))
+                if event.envelope.owner != owner:
+                    raise FeedUnavailable(
+                        f"the feed serves owner {event.envelope.owner!r}, not {owner!r}"
+                    )
+                sequence = event.envelope.sequence or 0
+                if until is not None and sequence > until:
+                    return
+                yield event
+                after = sequence

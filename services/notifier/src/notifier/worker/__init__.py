@@ -1,0 +1,1 @@
+"""The notifier process: consumes calendar outcomes, delivers webhooks, emits CalendarReady."""
