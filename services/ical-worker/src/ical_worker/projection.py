@@ -141,6 +141,6 @@ def calendar_rows(conn: Connection, owner: str, *, include_completed: bool) -> I
     if not include_completed:
         stmt = stmt.where(vevents.c.completed.is_(False))
     stmt = stmt.order_by(vevents.c.deadline_at, vevents.c.todo_id)
-    result = conn.execution_options(yield_per=1000).execute(stmt)
+    result = conn.execute(stmt.execution_options(yield_per=1000))
     for (body,) in result:
         yield body

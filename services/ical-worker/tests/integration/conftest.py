@@ -1,0 +1,72 @@
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from ical_worker.feed import FeedClient
+from ical_worker.projection import Projection
+from ical_worker.storage import CalendarStore
+from ical_worker.store.tables import create_schema
+from ical_worker.worker.calendar_worker import CalendarWorker
+from sqlalchemy import Engine
+
+from taskoverflow_events import DecodedEvent, decode
+from taskoverflow_events.persistence import make_engine
+from taskoverflow_events.publisher import Publisher
+from taskoverflow_testing.http_servers import serve_wsgi
+from taskoverflow_testing.plugin import AwsWorld
+from todo_api.api import create_app
+from todo_api.application import TodoApplication
+from todo_api.calendar_export import CalendarExport
+from todo_api.config import Settings as TodoApiSettings
+from todo_api.store import event_store
+from todo_api.store.migrate import upgrade
+
+
+@dataclass
+class TodoApi:
+    """A real todo-api (PostgreSQL, HTTP) whose feed the worker reads; written to directly."""
+
+    url: str
+    todos: TodoApplication
+    calendars: CalendarExport
+
+    def events(self, owner: str = "default") -> list[DecodedEvent]:
+        with self.todos.engine.connect() as conn:
+            page = event_store.owner_events(conn, owner, after=0, limit=100_000)
+        return [decode(body) for _, body in page]
+
+
+@pytest.fixture
+def todo_api(postgres_database: Callable[[], str], aws: AwsWorld) -> Iterator[TodoApi]:
+    url = postgres_database()
+    engine = make_engine(url)
+    upgrade(engine)
+    todos = TodoApplication(engine)
+    app = create_app(TodoApiSettings(database_url=url, aws=aws.settings), application=todos)
+    with serve_wsgi(app) as base_url:
+        yield TodoApi(base_url, todos, CalendarExport(engine))
+    engine.dispose()
+
+
+@pytest.fixture
+def worker_engine(postgres_database: Callable[[], str]) -> Iterator[Engine]:
+    engine = make_engine(postgres_database())
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_worker(
+    worker_engine: Engine, aws: AwsWorld, todo_api: TodoApi
+) -> Callable[..., CalendarWorker]:
+    def make(feed_url: str | None = None, give_up_after_receives: int = 4) -> CalendarWorker:
+        return CalendarWorker(
+            worker_engine,
+            Projection(FeedClient(feed_url or todo_api.url, timeout=2)),
+            CalendarStore(aws.settings.client("s3"), aws.topology.bucket),
+            Publisher(aws.settings.client("sns"), aws.topic_arn("calendar-events")),
+            give_up_after_receives=give_up_after_receives,
+        )
+
+    return make
