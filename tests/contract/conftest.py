@@ -8,15 +8,14 @@ from typing import Any
 import pytest
 import requests
 
+from taskoverflow_testing.contracts import samples_dir
 from taskoverflow_testing.plugin import AwsWorld
 from taskoverflow_testing.ports import free_port
 from taskoverflow_testing.processes import ServiceProcess
 
-SAMPLES = Path(__file__).parent / "samples"
-
 
 def sample_paths() -> list[Path]:
-    return sorted(SAMPLES.glob("*/v*.json"))
+    return sorted(samples_dir().glob("*/v*.json"))
 
 
 def aws_env(aws: AwsWorld) -> dict[str, str]:
