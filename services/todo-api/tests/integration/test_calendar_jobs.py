@@ -1,0 +1,174 @@
+"""The calendar-export contract on todo-api's side: request, status, result; and the consumer's
+job updates, which must be idempotent and only ever move a job forward."""
+
+import json
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from taskoverflow_events import decode
+from taskoverflow_testing.contracts import sample
+from taskoverflow_testing.plugin import AwsWorld
+from todo_api.api import create_app
+from todo_api.application import TodoApplication
+from todo_api.calendar_export import CalendarExport
+from todo_api.config import Settings
+from todo_api.consumer.handlers import handlers
+
+ICAL = "/api/v1/todos/ical"
+
+
+def request_job(client: FlaskClient, body: Any = None) -> str:
+    response = client.post(ICAL, json=body) if body is not None else client.post(ICAL)
+    assert response.status_code == 202, response.json
+    return str(response.json["task_id"])
+
+
+def status(client: FlaskClient, job_id: str) -> dict[str, Any]:
+    response = client.get(f"{ICAL}/{job_id}/status")
+    assert response.status_code == 200
+    return response.json  # type: ignore[no-any-return]
+
+
+def consume(export: CalendarExport, event_type: str, **data: Any) -> None:
+    handlers(export)[event_type](decode(json.dumps(sample(event_type, **data))))
+
+
+@pytest.fixture
+def export(application: TodoApplication) -> CalendarExport:
+    return CalendarExport(application.engine)
+
+
+def test_a_request_is_accepted_with_an_absolute_task_url(client: FlaskClient) -> None:
+    response = client.post(ICAL)
+    assert response.status_code == 202
+    body = response.json
+    uuid.UUID(body["task_id"])
+    assert body["task_url"] == f"http://localhost{ICAL}/{body['task_id']}/status"
+
+
+def test_a_request_is_one_calendar_requested_event_as_of_the_sequence_before_it(
+    client: FlaskClient,
+) -> None:
+    client.post("/api/v1/todos", json={"title": "a"})
+    client.post("/api/v1/todos", json={"title": "b"})
+    job_id = request_job(
+        client, {"include_completed": False, "callback_url": "https://hooks.example.com/x"}
+    )
+    last = client.get("/api/v1/events").json["events"][-1]
+    assert last["event_type"] == "CalendarRequested"
+    assert last["sequence"] == 3
+    assert last["correlation_id"] == job_id
+    assert last["data"] == {
+        "job_id": job_id,
+        "as_of": 2,
+        "options": {"include_completed": False},
+        "notify": "https://hooks.example.com/x",
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"colour": "red"},
+        {"include_completed": "yes"},
+        {"callback_url": "ftp://example.com/x"},
+        {"callback_url": "not a url"},
+        {"callback_url": 5},
+        [1, 2],
+    ],
+)
+def test_bad_request_bodies_are_400_and_record_nothing(client: FlaskClient, body: Any) -> None:
+    response = client.post(ICAL, json=body)
+    assert response.status_code == 400
+    assert response.json["error"]
+    assert client.get("/api/v1/events").json["events"] == []
+
+
+def test_a_new_job_is_pending_with_a_timeline(client: FlaskClient) -> None:
+    job_id = request_job(client)
+    body = status(client, job_id)
+    assert body["task_status"] == "PENDING"
+    assert body["result_url"].endswith(f"{ICAL}/{job_id}/result")
+    assert [step["status"] for step in body["timeline"]] == ["PENDING"]
+    assert body["error"] is None
+
+
+@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid"])
+def test_unknown_jobs_are_404_json(client: FlaskClient, job_id: str) -> None:
+    for suffix in ("status", "result"):
+        response = client.get(f"{ICAL}/{job_id}/{suffix}")
+        assert response.status_code == 404
+        assert "error" in response.json
+
+
+def test_the_result_is_404_until_the_job_succeeds(client: FlaskClient) -> None:
+    job_id = request_job(client)
+    response = client.get(f"{ICAL}/{job_id}/result")
+    assert response.status_code == 404
+    assert "PENDING" in response.json["error"]
+
+
+def test_progress_events_move_the_job_forward_once(
+    client: FlaskClient, export: CalendarExport
+) -> None:
+    job_id = request_job(client)
+    consume(export, "CalendarGenerationStarted", job_id=job_id)
+    assert status(client, job_id)["task_status"] == "STARTED"
+    ready = sample("CalendarReady", job_id=job_id)
+    event = decode(json.dumps(ready))
+    handlers(export)["CalendarReady"](event)
+    handlers(export)["CalendarReady"](event)  # a duplicate delivery
+    body = status(client, job_id)
+    assert body["task_status"] == "SUCCESS"
+    assert [s["status"] for s in body["timeline"]] == ["PENDING", "STARTED", "SUCCESS"]
+    assert body["notified"] is True
+
+
+def test_a_late_started_event_cannot_move_a_finished_job_back(
+    client: FlaskClient, export: CalendarExport
+) -> None:
+    job_id = request_job(client)
+    consume(export, "CalendarReady", job_id=job_id)
+    consume(export, "CalendarGenerationStarted", job_id=job_id)
+    assert status(client, job_id)["task_status"] == "SUCCESS"
+
+
+def test_a_failure_shows_its_error(client: FlaskClient, export: CalendarExport) -> None:
+    job_id = request_job(client)
+    consume(
+        export,
+        "CalendarReady",
+        job_id=job_id,
+        outcome="failure",
+        bucket=None,
+        key=None,
+        error={"code": "storage_unavailable", "message": "S3 said no"},
+        notification=None,
+    )
+    body = status(client, job_id)
+    assert body["task_status"] == "FAILURE"
+    assert body["error"] == {"code": "storage_unavailable", "message": "S3 said no"}
+    assert client.get(f"{ICAL}/{job_id}/result").status_code == 404
+
+
+def test_the_result_streams_the_calendar_from_s3(
+    settings: Settings, application: TodoApplication, export: CalendarExport, aws: AwsWorld
+) -> None:
+    client = create_app(replace(settings, aws=aws.settings), application=application).test_client()
+    job_id = request_job(client)
+    key = f"calendars/default/{job_id}.ics"
+    calendar = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    aws.settings.client("s3").put_object(Bucket=aws.topology.bucket, Key=key, Body=calendar)
+    consume(export, "CalendarReady", job_id=job_id, bucket=aws.topology.bucket, key=key)
+    response = client.get(f"{ICAL}/{job_id}/result")
+    assert response.status_code == 200
+    assert response.data == calendar
+    assert response.mimetype == "text/calendar"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=")
+    etag = response.headers["ETag"]
+    again = client.get(f"{ICAL}/{job_id}/result", headers={"If-None-Match": etag})
+    assert again.status_code == 304
