@@ -32,6 +32,7 @@ def aws_env(aws: AwsWorld) -> dict[str, str]:
 @dataclass
 class TodoApiStack:
     base_url: str
+    database_url: str
     web: ServiceProcess
     relay: ServiceProcess
 
@@ -60,6 +61,6 @@ def todo_api(
     env = {**aws_env(aws), "DATABASE_URL": url, "PORT": str(port)}
     web = ServiceProcess("todo_api.web", env, tmp_path, port=port).start()
     relay = ServiceProcess("todo_api.relay", env, tmp_path).start()
-    yield TodoApiStack(f"http://127.0.0.1:{port}", web, relay)
+    yield TodoApiStack(f"http://127.0.0.1:{port}", url, web, relay)
     web.stop()
     relay.stop()

@@ -11,7 +11,9 @@ from typing import Any
 import jsonschema
 
 from taskoverflow_events import topology
+from taskoverflow_events.aws import AwsSettings
 from taskoverflow_events.jsonschema_export import SCHEMA_DIR
+from taskoverflow_events.publisher import OutgoingMessage, Publisher
 
 
 @cache
@@ -37,3 +39,20 @@ def sample(event_type: str, version: int = 1, **data: Any) -> dict[str, Any]:
     body["event_id"] = str(uuid.uuid4())
     body["data"] |= data
     return body
+
+
+def publish_verbatim(aws: AwsSettings, topic_arn: str, body: dict[str, Any]) -> None:
+    """Put an envelope on a topic exactly as given (extra fields and all), with the attributes a
+    producer derives from it, so the subscription filters route it as they would in production."""
+    outcome = Publisher(aws.client("sns"), topic_arn).publish_messages(
+        [
+            OutgoingMessage(
+                event_id=uuid.UUID(body["event_id"]),
+                event_type=body["event_type"],
+                schema_version=body["schema_version"],
+                owner=body["owner"],
+                body=json.dumps(body),
+            )
+        ]
+    )
+    assert not outcome.failed, outcome.failed
