@@ -6,13 +6,13 @@ PACKAGES := shared/events shared/testing services/todo-api services/ical-worker 
 INSTALLED := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help install run test test-unit test-integration test-contract lint format schemas \
+.PHONY: help install run test test-unit test-integration test-contract test-e2e lint format schemas \
         bootstrap migrate clean
 
 help:
 	@echo "make run               start the whole system on http://localhost:6400 (moto + SQLite)"
 	@echo "make test              install everything, lint, run every test (PostgreSQL + moto)"
-	@echo "make test-unit|test-integration|test-contract   one tier"
+	@echo "make test-unit|test-integration|test-contract|test-e2e   one tier"
 	@echo "make lint | format     ruff"
 	@echo "make schemas           regenerate the committed JSON Schemas from the event models"
 
@@ -41,6 +41,10 @@ test-integration: install
 test-contract: install
 	scripts/ensure-postgres
 	$(PYTEST) tests/contract
+
+test-e2e: install
+	scripts/ensure-postgres
+	$(PYTEST) tests/e2e
 
 lint: install
 	$(BIN)/ruff check .

@@ -18,17 +18,6 @@ def sample_paths() -> list[Path]:
     return sorted(samples_dir().glob("*/v*.json"))
 
 
-def aws_env(aws: AwsWorld) -> dict[str, str]:
-    s = aws.settings
-    return {
-        "AWS_ENDPOINT_URL": s.endpoint_url or "",
-        "AWS_REGION": s.region,
-        "AWS_ACCESS_KEY_ID": s.access_key_id or "",
-        "AWS_SECRET_ACCESS_KEY": s.secret_access_key or "",
-        "TOPOLOGY_PREFIX": s.name_prefix,
-    }
-
-
 @dataclass
 class TodoApiStack:
     base_url: str
@@ -58,7 +47,7 @@ def todo_api(
     upgrade(engine)
     engine.dispose()
     port = free_port()
-    env = {**aws_env(aws), "DATABASE_URL": url, "PORT": str(port)}
+    env = {**aws.env(), "DATABASE_URL": url, "PORT": str(port)}
     web = ServiceProcess("todo_api.web", env, tmp_path, port=port).start()
     relay = ServiceProcess("todo_api.relay", env, tmp_path).start()
     yield TodoApiStack(f"http://127.0.0.1:{port}", url, web, relay)

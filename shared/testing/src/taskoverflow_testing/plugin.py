@@ -31,6 +31,17 @@ class AwsWorld:
         name = f"{self.settings.name_prefix}{queue}"
         return next(s for s in self.topology.subscriptions if s.queue == name)
 
+    def env(self) -> dict[str, str]:
+        """The standard variables a service process reads its AWS settings from."""
+        s = self.settings
+        return {
+            "AWS_ENDPOINT_URL": s.endpoint_url or "",
+            "AWS_REGION": s.region,
+            "AWS_ACCESS_KEY_ID": s.access_key_id or "",
+            "AWS_SECRET_ACCESS_KEY": s.secret_access_key or "",
+            "TOPOLOGY_PREFIX": s.name_prefix,
+        }
+
     def queue_url(self, name: str) -> str:
         return find_queue_url(self.settings.client("sqs"), f"{self.settings.name_prefix}{name}")
 
@@ -53,13 +64,18 @@ def aws_settings_for(endpoint_url: str, prefix: str = "") -> AwsSettings:
     )
 
 
-@pytest.fixture
-def aws(moto_server: MotoServer) -> AwsWorld:
+def new_aws_world(endpoint_url: str) -> AwsWorld:
+    """The whole topology under a fresh random prefix, so tests never see each other's messages."""
     prefix = f"t{uuid.uuid4().hex[:8]}-"
-    settings = aws_settings_for(moto_server.endpoint_url, prefix)
+    settings = aws_settings_for(endpoint_url, prefix)
     topology = topo.load(prefix=prefix)
     Bootstrap(settings, report=lambda _line: None).apply(topology)
     return AwsWorld(settings=settings, topology=topology)
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer) -> AwsWorld:
+    return new_aws_world(moto_server.endpoint_url)
 
 
 @pytest.fixture(scope="session")

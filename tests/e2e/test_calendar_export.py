@@ -1,0 +1,106 @@
+"""The calendar export as a user sees it, with every process running for real."""
+
+import json
+import threading
+import time
+import uuid
+
+import icalendar
+from notifier.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, verify
+
+from taskoverflow_testing.http_servers import webhook_receiver
+from tests.e2e.conftest import System
+
+
+def summaries(calendar: bytes) -> list[str]:
+    return [str(e["summary"]) for e in icalendar.Calendar.from_ical(calendar).walk("VEVENT")]
+
+
+def unique(title: str) -> str:
+    return f"{title} {uuid.uuid4().hex[:8]}"
+
+
+def test_the_classic_interaction_queue_poll_download(system: System) -> None:
+    title = unique("Watch the lecture")
+    system.api.create_todo(title, deadline_at="2026-12-01T10:00:00")
+    job = system.api.request_calendar()
+    assert set(job) == {"task_id", "task_url"}
+    first = system.api.status(job["task_url"])
+    assert first["task_status"] in ("PENDING", "STARTED", "SUCCESS")
+    assert first["result_url"].endswith(f"/api/v1/todos/ical/{job['task_id']}/result")
+    done = system.api.wait_for_job(job["task_url"])
+    assert done["task_status"] == "SUCCESS", system.logs()
+    assert [s["status"] for s in done["timeline"]] == ["PENDING", "STARTED", "SUCCESS"]
+    response = system.api.result(done["result_url"])
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/calendar")
+    lines = response.content.split(b"\r\n")
+    assert lines[:3] == [
+        b"BEGIN:VCALENDAR",
+        b"VERSION:2.0",
+        b"PRODID:-//Taskoverflow Calendar//taskoverflow//EN",
+    ]
+    assert title in summaries(response.content)
+
+
+def test_the_calendar_holds_every_change_made_before_the_request_and_none_after(
+    system: System,
+) -> None:
+    before = system.api.create_todo(unique("before"), deadline_at="2026-12-02T10:00:00")
+    renamed = system.api.create_todo(unique("renamed later"), deadline_at="2026-12-03T10:00:00")
+    job = system.api.request_calendar()
+    # Straight after the request, without waiting: these must not be in this calendar.
+    system.api.update_todo(renamed["id"], title="the new name")
+    after = system.api.create_todo(unique("after"), deadline_at="2026-12-04T10:00:00")
+    done = system.api.wait_for_job(job["task_url"])
+    assert done["task_status"] == "SUCCESS", system.logs()
+    titles = summaries(system.api.result(done["result_url"]).content)
+    assert before["title"] in titles
+    assert renamed["title"] in titles
+    assert "the new name" not in titles
+    assert after["title"] not in titles
+
+
+def test_fifty_jobs_requested_at_once_all_succeed(system: System) -> None:
+    marker = system.api.create_todo(unique("burst"), deadline_at="2026-12-05T10:00:00")
+    jobs: list[dict[str, str]] = []
+    lock = threading.Lock()
+
+    def request() -> None:
+        job = system.api.request_calendar()
+        with lock:
+            jobs.append(job)
+
+    threads = [threading.Thread(target=request) for _ in range(50)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results = [system.api.wait_for_job(job["task_url"], timeout=120) for job in jobs]
+    elapsed = time.monotonic() - started
+    assert len(results) == 50
+    assert all(r["task_status"] == "SUCCESS" for r in results), system.logs()
+    assert len({r["task_id"] for r in results}) == 50
+    for status in results[:5]:
+        assert marker["title"] in summaries(system.api.result(status["result_url"]).content)
+    print(f"50 jobs end to end in {elapsed:.1f}s")
+
+
+def test_a_webhook_arrives_once_with_a_valid_signature(system: System) -> None:
+    with webhook_receiver([204]) as hook:
+        job = system.api.request_calendar({"callback_url": hook.url})
+        done = system.api.wait_for_job(job["task_url"])
+        time.sleep(1.5)  # room for a duplicate to show up, if there were one
+    assert done["task_status"] == "SUCCESS", system.logs()
+    assert done["notified"] is True
+    assert len(hook.received) == 1
+    [request] = hook.received
+    assert verify(
+        system.webhook_secret, request.headers[SIGNATURE_HEADER], request.body, now=time.time()
+    )
+    payload = json.loads(request.body)
+    assert payload["job_id"] == job["task_id"]
+    assert payload["outcome"] == "success"
+    assert payload["result_url"] == done["result_url"]
+    uuid.UUID(request.headers[DELIVERY_HEADER])
