@@ -1,4 +1,4 @@
-"""The whole system as real processes: todo-api (web, relay, consumer), ical-worker and notifier,
+"""The whole system as real processes: todo-api (web, relay, consumer), two ical-workers, notifier,
 on three PostgreSQL databases and the session's moto server, started once for the e2e tier."""
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ PROCESSES = [
     ("todo_api.web", "todo-api-web"),
     ("todo_api.relay", "todo-api-relay"),
     ("todo_api.consumer", "todo-api-consumer"),
-    ("ical_worker.worker", "ical-worker"),
+    # Two workers on the same FIFO queue: per-owner order must hold across them.
+    ("ical_worker.worker", "ical-worker-1"),
+    ("ical_worker.worker", "ical-worker-2"),
     ("notifier.worker", "notifier"),
 ]
 
