@@ -1,6 +1,8 @@
 """The SQS consumer loop every TaskOverflow process uses.
 
-Per message: decode, upcast, bind the log context, dispatch, delete. Only successes are deleted.
+Per message: decode, upcast, bind the log context, dispatch; then the batch's successes are
+deleted together (one DeleteMessageBatch, kept invisible by the heartbeat until then). Only
+successes are deleted.
 A failed message stays on the queue and comes back after its visibility timeout; after
 maxReceiveCount SQS moves it to the dead-letter queue. Poison (a message no retry can fix) is
 moved to the dead-letter queue at once, with the reason as an attribute: on a FIFO queue a poison
@@ -116,22 +118,27 @@ class QueueConsumer:
         report = BatchReport(received=len(messages))
         if not messages:
             return report
+        done: list[dict[str, Any]] = []
         with _Heartbeat(self, messages) as heartbeat:
             failed_groups: set[str] = set()
             for message in messages:
-                self._handle(message, failed_groups, report)
-                heartbeat.finished(message["MessageId"])
+                if self._handle(message, failed_groups, report):
+                    done.append(message)  # kept invisible by the heartbeat until deleted
+                else:
+                    heartbeat.finished(message["MessageId"])  # let it come back for a retry
+            self._delete_batch(done)
         return report
 
     def _handle(
         self, message: dict[str, Any], failed_groups: set[str], report: BatchReport
-    ) -> None:
+    ) -> bool:
+        """Handle one message; True when it is done with and should be deleted."""
         message_id = message["MessageId"]
         system = message.get("Attributes", {})
         group = system.get("MessageGroupId")
         if self.fifo and group in failed_groups:
             report.skipped.append(message_id)
-            return
+            return False
         try:
             event = self._decode(message["Body"])
             event = replace(event, receive_count=int(system.get("ApproximateReceiveCount", "1")))
@@ -140,7 +147,7 @@ class QueueConsumer:
             report.dead_lettered.append(message_id)
             if group is not None:
                 failed_groups.add(group)
-            return
+            return False
         handler = self._handlers.get(event.event_type)
         context = {
             "event_id": str(event.envelope.event_id),
@@ -153,9 +160,8 @@ class QueueConsumer:
         with structlog.contextvars.bound_contextvars(**context):
             if handler is None:
                 log.warning("no handler for event type; deleting (check the filter policy)")
-                self._delete(message)
                 report.ignored.append(message_id)
-                return
+                return True
             started = time.perf_counter()
             try:
                 handler(event)
@@ -163,21 +169,39 @@ class QueueConsumer:
                 log.error(
                     "handler failed; message left for redelivery",
                     error=repr(exc),
-                    receive_count=int(system.get("ApproximateReceiveCount", "1")),
+                    receive_count=event.receive_count,
                     exc_info=True,
                 )
                 report.failed.append(message_id)
                 if group is not None:
                     failed_groups.add(group)
-                return
-            self._delete(message)
+                return False
             report.handled.append(message_id)
             log.debug("handled", ms=round((time.perf_counter() - started) * 1000, 2))
+            return True
 
     # -- SQS calls -------------------------------------------------------------------------
 
     def _delete(self, message: dict[str, Any]) -> None:
         self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _delete_batch(self, messages: list[dict[str, Any]]) -> None:
+        """One DeleteMessageBatch per ten: a message left undeleted by a failure here is simply
+        delivered again, which every handler tolerates."""
+        for start in range(0, len(messages), SQS_BATCH_LIMIT):
+            chunk = messages[start : start + SQS_BATCH_LIMIT]
+            response = self._sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+                ],
+            )
+            for failure in response.get("Failed", []):
+                log.warning(
+                    "delete failed; the message will be delivered again",
+                    message_id=chunk[int(failure["Id"])]["MessageId"],
+                    reason=failure.get("Message"),
+                )
 
     def _dead_letter(self, message: dict[str, Any], *, reason: str) -> None:
         system = message.get("Attributes", {})
