@@ -14,7 +14,7 @@ from taskoverflow_events import REGISTRY
 from taskoverflow_testing.contracts import publish_verbatim, sample, validate_envelope
 from taskoverflow_testing.plugin import AwsWorld
 from taskoverflow_testing.ports import free_port
-from taskoverflow_testing.queues import TopicTap, bodies
+from taskoverflow_testing.queues import TopicTap, bodies, run_until_handled
 
 OWNER = "contract-owner"
 
@@ -38,7 +38,7 @@ def test_ical_worker_reads_every_version_and_emits_valid_routable_events(
         database_url=postgres_database(),
         aws=aws.settings,
         todo_api_url=f"http://127.0.0.1:{free_port()}",  # never needed: no gap in this stream
-        wait_time_seconds=1,
+        consumer_wait_seconds=1,
     )
     consumer = build_consumer(settings)
     topic = aws.topic_arn("todo-events.fifo")
@@ -51,12 +51,7 @@ def test_ical_worker_reads_every_version_and_emits_valid_routable_events(
         sequence += 1
         body = stream("CalendarRequested", version, sequence, extra, as_of=sequence - 1)
         publish_verbatim(aws.settings, topic, body)
-    handled = 0
-    for _ in range(10):
-        handled += len(consumer.run_once().handled)
-        if handled == sequence:
-            break
-    assert handled == sequence
+    assert run_until_handled(consumer, sequence) == sequence
     emitted = bodies(out.read(2, timeout=15))
     assert [b["event_type"] for b in emitted] == ["CalendarGenerationStarted", "CalendarGenerated"]
     routes = {

@@ -12,7 +12,7 @@ from notifier.config import Settings
 from taskoverflow_events import REGISTRY
 from taskoverflow_testing.contracts import publish_verbatim, sample, validate_envelope
 from taskoverflow_testing.plugin import AwsWorld
-from taskoverflow_testing.queues import TopicTap, bodies
+from taskoverflow_testing.queues import TopicTap, bodies, run_until_handled
 
 CONSUMED = ["CalendarGenerated", "CalendarGenerationFailed"]
 
@@ -21,7 +21,7 @@ CONSUMED = ["CalendarGenerated", "CalendarGenerationFailed"]
 def test_notifier_reads_every_version_and_emits_valid_calendar_ready(
     aws: AwsWorld, postgres_database: Callable[[], str], extra: bool
 ) -> None:
-    settings = Settings(database_url=postgres_database(), aws=aws.settings, wait_time_seconds=1)
+    settings = Settings(database_url=postgres_database(), aws=aws.settings, consumer_wait_seconds=1)
     consumer = build_consumer(settings)
     topic = aws.topic_arn("calendar-events")
     sub = aws.subscription_into("todo-api-calendar-events")
@@ -34,12 +34,7 @@ def test_notifier_reads_every_version_and_emits_valid_calendar_ready(
                 body["data"]["added_later"] = True
             publish_verbatim(aws.settings, topic, body)
             sent += 1
-    handled = 0
-    for _ in range(10):
-        handled += len(consumer.run_once().handled)
-        if handled == sent:
-            break
-    assert handled == sent
+    assert run_until_handled(consumer, sent) == sent
     ready = bodies(to_todo_api.read(sent, timeout=15))
     assert sorted(r["data"]["outcome"] for r in ready) == ["failure", "success"]
     for body in ready:

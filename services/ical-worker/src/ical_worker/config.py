@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from taskoverflow_events.aws import AwsSettings
+from taskoverflow_events.process import common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/ical-worker.db"
 
@@ -19,7 +20,7 @@ class Settings:
     calendar_topic: str = "calendar-events"
     bucket: str = "taskoverflow-calendars"
     todo_api_url: str = "http://127.0.0.1:6400"
-    wait_time_seconds: int = 10
+    consumer_wait_seconds: int = 10
     give_up_after_receives: int = 4
     log_json: bool | None = None
     log_level: str = "INFO"
@@ -27,19 +28,12 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        json_logs = env.get("LOG_JSON")
         return cls(
+            **common_settings(env),
             database_url=env.get("ICAL_WORKER_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            aws=AwsSettings.from_env(env),
             queue=env.get("ICAL_WORKER_QUEUE", "ical-worker-todo-events.fifo"),
             calendar_topic=env.get("CALENDAR_EVENTS_TOPIC", "calendar-events"),
             bucket=env.get("CALENDAR_BUCKET", "taskoverflow-calendars"),
             todo_api_url=env.get("TODO_API_URL", "http://127.0.0.1:6400"),
-            wait_time_seconds=int(env.get("CONSUMER_WAIT_SECONDS", "10")),
             give_up_after_receives=int(env.get("GIVE_UP_AFTER_RECEIVES", "4")),
-            log_json=None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
-            log_level=env.get("LOG_LEVEL", "INFO"),
         )
-
-    def named(self, name: str) -> str:
-        return f"{self.aws.name_prefix}{name}"

@@ -6,18 +6,14 @@ from notifier.config import Settings
 from notifier.store.deliveries import create_schema
 from notifier.webhooks import WebhookSender
 from notifier.worker.notifier import Notifier, handlers
-from taskoverflow_events.aws import find_queue_url, find_topic_arn
 from taskoverflow_events.consumer import QueueConsumer
 from taskoverflow_events.persistence import make_engine
-from taskoverflow_events.publisher import Publisher
-from taskoverflow_events.startup import retry_until
+from taskoverflow_events.process import consumer_for, publisher_for
 
 
-def build_notifier(settings: Settings) -> Notifier:
+def build_consumer(settings: Settings) -> QueueConsumer:
     engine = make_engine(settings.database_url)
     create_schema(engine)
-    sns = settings.aws.client("sns")
-    topic_arn = retry_until(lambda: find_topic_arn(sns, settings.named(settings.calendar_topic)))
     sender = None
     if settings.webhook_secret:
         sender = WebhookSender(
@@ -26,15 +22,15 @@ def build_notifier(settings: Settings) -> Notifier:
             attempts=settings.webhook_attempts,
             backoff=settings.webhook_backoff_seconds,
         )
-    return Notifier(
-        engine, Publisher(sns, topic_arn), sender, public_api_url=settings.public_api_url
+    notifier = Notifier(
+        engine,
+        publisher_for(settings.aws, settings.calendar_topic),
+        sender,
+        public_api_url=settings.public_api_url,
     )
-
-
-def build_consumer(settings: Settings) -> QueueConsumer:
-    notifier = build_notifier(settings)
-    sqs = settings.aws.client("sqs")
-    queue_url = retry_until(lambda: find_queue_url(sqs, settings.named(settings.queue)))
-    return QueueConsumer(
-        sqs, queue_url, handlers(notifier), wait_time_seconds=settings.wait_time_seconds
+    return consumer_for(
+        settings.aws,
+        settings.queue,
+        handlers(notifier),
+        wait_seconds=settings.consumer_wait_seconds,
     )

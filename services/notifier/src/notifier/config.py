@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from taskoverflow_events.aws import AwsSettings
+from taskoverflow_events.process import common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/notifier.db"
 
@@ -27,17 +28,16 @@ class Settings:
     webhook_attempts: int = 4
     webhook_backoff_seconds: float = 0.5
     public_api_url: str | None = None
-    wait_time_seconds: int = 10
+    consumer_wait_seconds: int = 10
     log_json: bool | None = None
     log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        json_logs = env.get("LOG_JSON")
         return cls(
+            **common_settings(env),
             database_url=env.get("NOTIFIER_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            aws=AwsSettings.from_env(env),
             queue=env.get("NOTIFIER_QUEUE", "notifier-calendar-events"),
             calendar_topic=env.get("CALENDAR_EVENTS_TOPIC", "calendar-events"),
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
@@ -45,10 +45,4 @@ class Settings:
             webhook_attempts=int(env.get("WEBHOOK_ATTEMPTS", "4")),
             webhook_backoff_seconds=float(env.get("WEBHOOK_BACKOFF_SECONDS", "0.5")),
             public_api_url=env.get("PUBLIC_URL") or None,
-            wait_time_seconds=int(env.get("CONSUMER_WAIT_SECONDS", "10")),
-            log_json=None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
-            log_level=env.get("LOG_LEVEL", "INFO"),
         )
-
-    def named(self, name: str) -> str:
-        return f"{self.aws.name_prefix}{name}"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from taskoverflow_events.aws import AwsSettings
+from taskoverflow_events.process import common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/todo-api.db"
 
@@ -34,27 +35,15 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        json_logs = env.get("LOG_JSON")
         return cls(
+            **common_settings(env),
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-            aws=AwsSettings.from_env(env),
             todo_topic=env.get("TODO_EVENTS_TOPIC", "todo-events.fifo"),
             calendar_queue=env.get("CALENDAR_EVENTS_QUEUE", "todo-api-calendar-events"),
-            consumer_wait_seconds=int(env.get("CONSUMER_WAIT_SECONDS", "10")),
             public_url=env.get("PUBLIC_URL") or None,
             default_owner=env.get("DEFAULT_OWNER", "default"),
             port=int(env.get("PORT", "6400")),
             relay_batch_size=int(env.get("RELAY_BATCH_SIZE", "100")),
             relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "0.05")),
             relay_max_backoff_seconds=float(env.get("RELAY_MAX_BACKOFF_SECONDS", "5")),
-            log_json=None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
-            log_level=env.get("LOG_LEVEL", "INFO"),
         )
-
-    @property
-    def todo_topic_name(self) -> str:
-        return f"{self.aws.name_prefix}{self.todo_topic}"
-
-    @property
-    def calendar_queue_name(self) -> str:
-        return f"{self.aws.name_prefix}{self.calendar_queue}"

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from taskoverflow_events.aws import AwsSettings
+from taskoverflow_events.consumer import QueueConsumer
 
 
 class TopicTap:
@@ -53,3 +54,13 @@ class TopicTap:
 
 def bodies(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in messages]
+
+
+def run_until_handled(consumer: QueueConsumer, expected: int, *, rounds: int = 10) -> int:
+    """Run a consumer's batches until `expected` messages were handled (or `rounds` ran out)."""
+    handled = 0
+    for _ in range(rounds):
+        handled += len(consumer.run_once().handled)
+        if handled >= expected:
+            break
+    return handled

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from ical_worker.bootstrap import build_consumer
 from ical_worker.config import Settings
-from taskoverflow_events import logs
+from taskoverflow_events.process import run_consumer
 
 
 def main() -> None:
     settings = Settings.from_env()
-    logs.configure("ical-worker", json=settings.log_json, level=settings.log_level)
-    consumer = build_consumer(settings)
-    consumer.install_signal_handlers()
-    consumer.run()
+    run_consumer(
+        "ical-worker",
+        log_json=settings.log_json,
+        log_level=settings.log_level,
+        build=lambda: build_consumer(settings),
+    )
 
 
 if __name__ == "__main__":

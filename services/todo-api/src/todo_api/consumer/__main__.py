@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from taskoverflow_events import logs
+from taskoverflow_events.process import run_consumer
 from todo_api.bootstrap import build_consumer
 from todo_api.config import Settings
 
 
 def main() -> None:
     settings = Settings.from_env()
-    logs.configure("todo-api.consumer", json=settings.log_json, level=settings.log_level)
-    consumer = build_consumer(settings)
-    consumer.install_signal_handlers()
-    consumer.run()
+    run_consumer(
+        "todo-api.consumer",
+        log_json=settings.log_json,
+        log_level=settings.log_level,
+        build=lambda: build_consumer(settings),
+    )
 
 
 if __name__ == "__main__":

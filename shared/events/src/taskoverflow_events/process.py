@@ -1,0 +1,50 @@
+"""What every TaskOverflow process does the same way: read the common settings, wire itself to
+its queue and topics (waiting, bounded, for the bootstrap), and run a consumer until told to stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from taskoverflow_events import logs
+from taskoverflow_events.aws import AwsSettings, find_queue_url, find_topic_arn
+from taskoverflow_events.consumer import Handler, QueueConsumer
+from taskoverflow_events.publisher import Publisher
+from taskoverflow_events.startup import retry_until
+
+
+def common_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The Settings fields every service shares, from the same environment variables."""
+    json_logs = env.get("LOG_JSON")
+    return {
+        "aws": AwsSettings.from_env(env),
+        "log_json": None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
+        "log_level": env.get("LOG_LEVEL", "INFO"),
+        "consumer_wait_seconds": int(env.get("CONSUMER_WAIT_SECONDS", "10")),
+    }
+
+
+def publisher_for(aws: AwsSettings, topic: str) -> Publisher:
+    """A publisher to `topic` (name without the environment prefix)."""
+    sns = aws.client("sns")
+    return Publisher(sns, retry_until(lambda: find_topic_arn(sns, aws.name_prefix + topic)))
+
+
+def consumer_for(
+    aws: AwsSettings, queue: str, handlers: Mapping[str, Handler], *, wait_seconds: int
+) -> QueueConsumer:
+    """A consumer of `queue` (name without the environment prefix)."""
+    sqs = aws.client("sqs")
+    url = retry_until(lambda: find_queue_url(sqs, aws.name_prefix + queue))
+    return QueueConsumer(sqs, url, handlers, wait_time_seconds=wait_seconds)
+
+
+def run_consumer(
+    service: str, *, log_json: bool | None, log_level: str, build: Callable[[], QueueConsumer]
+) -> None:
+    """A consumer process's whole life: logging, build, SIGTERM/SIGINT handling, run."""
+    logs.configure(service, json=log_json, level=log_level)
+    consumer = build()
+    consumer.install_signal_handlers()
+    consumer.run()
