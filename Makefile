@@ -4,24 +4,36 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := shared/events shared/testing services/todo-api services/ical-worker services/notifier
 INSTALLED := $(VENV)/.installed
+# checkov gets a venv of its own: it brings bc-python-hcl2, which clashes with python-hcl2.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help install run test test-unit test-integration test-contract test-e2e lint format schemas \
-        bootstrap migrate clean
+.PHONY: help install run test test-unit test-integration test-contract test-e2e test-localstack lint format schemas \
+        bootstrap migrate clean compose-up compose-down
 
 help:
 	@echo "make run               start the whole system on http://localhost:6400 (moto + SQLite)"
 	@echo "make test              install everything, lint, run every test (PostgreSQL + moto)"
 	@echo "make test-unit|test-integration|test-contract|test-e2e   one tier"
+	@echo "make test-localstack   contract + e2e suites on LocalStack (native, needs Python 3.13)"
 	@echo "make lint | format     ruff"
 	@echo "make schemas           regenerate the committed JSON Schemas from the event models"
+	@echo "make compose-up|compose-down   the system in containers on LocalStack (needs Docker)"
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(CHECKOV_INSTALLED)
 
 $(INSTALLED): requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PACKAGES),-e $(p))
+	touch $@
+
+$(CHECKOV_INSTALLED):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
 run: install
@@ -42,6 +54,10 @@ test-contract: install
 	scripts/ensure-postgres
 	$(PYTEST) tests/contract
 
+test-localstack: install
+	scripts/ensure-postgres
+	scripts/test-localstack
+
 test-e2e: install
 	scripts/ensure-postgres
 	$(PYTEST) tests/e2e
@@ -57,6 +73,13 @@ format: install
 schemas: install
 	$(BIN)/taskoverflow-schemas
 
+compose-up:
+	docker compose up --build --detach
+	@echo "TaskOverflow on http://localhost:6400 (docker compose logs -f to follow)"
+
+compose-down:
+	docker compose down --volumes
+
 bootstrap: install
 	$(BIN)/taskoverflow-bootstrap
 
@@ -64,4 +87,4 @@ migrate: install
 	$(BIN)/todo-api-migrate
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-localstack .data .pytest_cache .ruff_cache

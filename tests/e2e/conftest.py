@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from taskoverflow_events.persistence import make_engine
-from taskoverflow_testing.moto_server import MotoServer
-from taskoverflow_testing.plugin import AwsWorld, new_aws_world
+from taskoverflow_testing.plugin import AwsEndpoint, AwsWorld, new_aws_world
 from taskoverflow_testing.ports import free_port
 from taskoverflow_testing.processes import ServiceProcess
 from tests.e2e.api_client import TodoApiClient
@@ -41,11 +40,11 @@ class System:
 
 @pytest.fixture(scope="session")
 def system(
-    moto_server: MotoServer,
+    aws_endpoint: AwsEndpoint,
     postgres_database: Callable[[], str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
-    aws = new_aws_world(moto_server.endpoint_url)
+    aws = new_aws_world(aws_endpoint.url)
     todo_db = postgres_database()
     engine = make_engine(todo_db)
     upgrade(engine)

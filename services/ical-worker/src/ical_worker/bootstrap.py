@@ -16,7 +16,7 @@ from taskoverflow_events.process import consumer_for, publisher_for
 
 
 def build_projection(settings: Settings) -> tuple[Engine, Projection]:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, password=settings.database_password)
     create_schema(engine)
     return engine, Projection(FeedClient(settings.todo_api_url))
 

@@ -24,6 +24,7 @@ class Settings:
     give_up_after_receives: int = 4
     log_json: bool | None = None
     log_level: str = "INFO"
+    database_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -12,7 +12,7 @@ from taskoverflow_events.process import consumer_for, publisher_for
 
 
 def build_consumer(settings: Settings) -> QueueConsumer:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, password=settings.database_password)
     create_schema(engine)
     sender = None
     if settings.webhook_secret:

@@ -31,6 +31,7 @@ class Settings:
     relay_max_backoff_seconds: float = 5.0
     log_json: bool | None = None
     log_level: str = "INFO"
+    database_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -5,8 +5,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from taskoverflow_events.persistence import make_engine
-from taskoverflow_testing.moto_server import MotoServer
-from taskoverflow_testing.plugin import aws_settings_for
+from taskoverflow_testing.plugin import AwsEndpoint, aws_settings_for
 from todo_api.api import create_app
 from todo_api.application import TodoApplication
 from todo_api.config import Settings
@@ -37,9 +36,9 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def settings(pg_url: str, moto_server: MotoServer) -> Settings:
-    """Settings whose AWS endpoint is the session's moto server (the result endpoint reads S3)."""
-    return Settings(database_url=pg_url, aws=aws_settings_for(moto_server.endpoint_url))
+def settings(pg_url: str, aws_endpoint: AwsEndpoint) -> Settings:
+    """Settings whose AWS endpoint is the session's (the result endpoint reads S3)."""
+    return Settings(database_url=pg_url, aws=aws_settings_for(aws_endpoint.url))
 
 
 @pytest.fixture

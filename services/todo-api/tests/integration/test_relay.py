@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, event, select
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_testing.contracts import validate_envelope
-from taskoverflow_testing.plugin import AwsWorld
+from taskoverflow_testing.plugin import AwsEndpoint, AwsWorld
 from taskoverflow_testing.queues import TopicTap, bodies
 from taskoverflow_testing.tcp_proxy import TcpProxy
 from todo_api.application import TodoApplication
@@ -87,9 +87,13 @@ def test_each_write_arrives_once_in_order_valid_and_routable(
 
 
 def test_writes_succeed_while_aws_is_down_and_every_event_arrives_once_in_order_after(
-    client: FlaskClient, pg_engine: Engine, aws: AwsWorld, moto_server: Any, worker_tap: TopicTap
+    client: FlaskClient,
+    pg_engine: Engine,
+    aws: AwsWorld,
+    aws_endpoint: AwsEndpoint,
+    worker_tap: TopicTap,
 ) -> None:
-    proxy = TcpProxy(moto_server.port)
+    proxy = TcpProxy(aws_endpoint.port)
     proxied = replace(aws.settings, endpoint_url=proxy.endpoint_url)
     relay = Relay(
         pg_engine,

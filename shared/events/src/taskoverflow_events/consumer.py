@@ -26,6 +26,7 @@ import structlog
 
 from taskoverflow_events.codec import DecodedEvent, decode
 from taskoverflow_events.errors import PoisonMessage
+from taskoverflow_events.healthcheck import Liveness
 
 Handler = Callable[[DecodedEvent], None]
 log = structlog.get_logger("taskoverflow.consumer")
@@ -55,7 +56,9 @@ class QueueConsumer:
         visibility_timeout: int | None = None,
         heartbeat_interval: float | None = None,
         decoder: Callable[[str], DecodedEvent] = decode,
+        liveness: Liveness | None = None,
     ) -> None:
+        self._liveness = liveness or Liveness(None)
         self._sqs = sqs
         self.queue_url = queue_url
         self._handlers = dict(handlers)
@@ -79,6 +82,7 @@ class QueueConsumer:
         log.info("consumer started", queue_url=self.queue_url, fifo=self.fifo)
         batches = 0
         while not self._stopping.is_set():
+            self._liveness.beat()
             try:
                 self.run_once()
             except Exception as exc:  # noqa: BLE001 - the loop must outlive any outage

@@ -28,8 +28,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 
-def make_engine(database_url: str, **kwargs: Any) -> Engine:
+def make_engine(database_url: str, *, password: str | None = None, **kwargs: Any) -> Engine:
+    """`password`, when given, fills in the URL's: deployments inject it from a secret store
+    (DATABASE_PASSWORD) so that the URL itself holds none."""
     url = make_url(database_url)
+    if password and not url.password:
+        url = url.set(password=password)
     if url.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)

@@ -10,6 +10,7 @@ from typing import Any
 from taskoverflow_events import logs
 from taskoverflow_events.aws import AwsSettings, find_queue_url, find_topic_arn
 from taskoverflow_events.consumer import Handler, QueueConsumer
+from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.startup import retry_until
 
@@ -22,12 +23,16 @@ def common_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "log_json": None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
         "log_level": env.get("LOG_LEVEL", "INFO"),
         "consumer_wait_seconds": int(env.get("CONSUMER_WAIT_SECONDS", "10")),
+        "database_password": env.get("DATABASE_PASSWORD") or None,
     }
 
 
 def publisher_for(aws: AwsSettings, topic: str) -> Publisher:
-    """A publisher to `topic` (name without the environment prefix)."""
+    """A publisher to `topic`: its ARN (as deployments give it, needing no sns:ListTopics), or
+    its name without the environment prefix (looked up, as `make run` and the tests do)."""
     sns = aws.client("sns")
+    if topic.startswith("arn:"):
+        return Publisher(sns, topic)
     return Publisher(sns, retry_until(lambda: find_topic_arn(sns, aws.name_prefix + topic)))
 
 
@@ -37,7 +42,9 @@ def consumer_for(
     """A consumer of `queue` (name without the environment prefix)."""
     sqs = aws.client("sqs")
     url = retry_until(lambda: find_queue_url(sqs, aws.name_prefix + queue))
-    return QueueConsumer(sqs, url, handlers, wait_time_seconds=wait_seconds)
+    return QueueConsumer(
+        sqs, url, handlers, wait_time_seconds=wait_seconds, liveness=Liveness.from_env()
+    )
 
 
 def run_consumer(

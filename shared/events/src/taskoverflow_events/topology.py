@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,10 @@ class Topology:
 
 
 def default_path() -> Path:
-    """infra/topology.yaml of the checkout this package was installed from (pip install -e)."""
+    """$TOPOLOGY_FILE, else infra/topology.yaml of the checkout this package was installed from
+    (pip install -e), else ./infra/topology.yaml (the container images put it there)."""
+    if os.environ.get("TOPOLOGY_FILE"):
+        return Path(os.environ["TOPOLOGY_FILE"])
     here = Path(__file__).resolve()
     for parent in here.parents:
         candidate = parent / "infra" / "topology.yaml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,11 +47,28 @@ class AwsWorld:
         return find_queue_url(self.settings.client("sqs"), f"{self.settings.name_prefix}{name}")
 
 
+@dataclass(frozen=True)
+class AwsEndpoint:
+    """The AWS endpoint the tests talk to: a moto server they started, or LocalStack."""
+
+    url: str
+    kind: str
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1].split("/")[0])
+
+
 @pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    server = MotoServer(log_path=log).start()
-    yield server
+def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsEndpoint]:
+    """moto server on a free port, unless TASKOVERFLOW_TEST_AWS_ENDPOINT names another endpoint
+    (`make test-localstack` points it at LocalStack, which that target starts and stops)."""
+    given = os.environ.get("TASKOVERFLOW_TEST_AWS_ENDPOINT")
+    if given:
+        yield AwsEndpoint(url=given.rstrip("/"), kind="external")
+        return
+    server = MotoServer(log_path=tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield AwsEndpoint(url=server.endpoint_url, kind="moto")
     server.stop()
 
 
@@ -74,8 +92,8 @@ def new_aws_world(endpoint_url: str) -> AwsWorld:
 
 
 @pytest.fixture
-def aws(moto_server: MotoServer) -> AwsWorld:
-    return new_aws_world(moto_server.endpoint_url)
+def aws(aws_endpoint: AwsEndpoint) -> AwsWorld:
+    return new_aws_world(aws_endpoint.url)
 
 
 @pytest.fixture(scope="session")

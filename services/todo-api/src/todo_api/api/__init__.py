@@ -21,7 +21,9 @@ def create_app(
     settings: Settings | None = None, *, application: TodoApplication | None = None
 ) -> Flask:
     settings = settings or Settings.from_env()
-    application = application or TodoApplication(make_engine(settings.database_url))
+    application = application or TodoApplication(
+        make_engine(settings.database_url, password=settings.database_password)
+    )
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import Connection, Engine
 
+from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import SNS_BATCH_LIMIT, OutgoingMessage, Publisher
 from todo_api.relay.leadership import Leadership
 from todo_api.store import event_store
@@ -37,7 +38,9 @@ class Relay:
         batch_size: int = 100,
         idle_seconds: float = 0.05,
         max_backoff_seconds: float = 5.0,
+        liveness: Liveness | None = None,
     ) -> None:
+        self._liveness = liveness or Liveness(None)
         self._engine = engine
         self._publisher = publisher
         self._batch_size = batch_size
@@ -98,6 +101,7 @@ class Relay:
         backoff = self._idle
         was_leader = False
         while not self._stop.is_set():
+            self._liveness.beat()
             try:
                 if not self._leadership.acquire():
                     if was_leader:

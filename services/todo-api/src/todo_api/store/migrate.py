@@ -25,7 +25,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def main() -> int:
     settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, password=settings.database_password)
     upgrade(engine)
     print(f"migrated {engine.url.render_as_string(hide_password=True)} to head")
     return 0

@@ -1,0 +1,128 @@
+# One task role per process, each allowed only what that process does: publish to its topic,
+# consume its own queue (and dead-letter poison into its DLQ), touch only its S3 prefix.
+locals {
+  consume = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+  queue_of = {
+    "todo-api-consumer" = "todo-api-calendar-events"
+    "ical-worker"       = "ical-worker-todo-events.fifo"
+    "notifier"          = "notifier-calendar-events"
+  }
+  publishes_to = {
+    "todo-api-relay" = "todo-events.fifo"
+    "ical-worker"    = "calendar-events"
+    "notifier"       = "calendar-events"
+  }
+  calendar_objects = "${aws_s3_bucket.calendars.arn}/calendars/*"
+}
+
+data "aws_iam_policy_document" "task_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name_prefix}taskoverflow-execution"
+  assume_role_policy = data.aws_iam_policy_document.task_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+data "aws_iam_policy_document" "execution_secrets" {
+  statement {
+    sid       = "DatabasePassword"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
+  }
+  statement {
+    sid       = "DecryptLogsAndImages"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.data.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  name   = "secrets"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_secrets.json
+}
+
+resource "aws_iam_role" "task" {
+  for_each           = local.processes
+  name               = "${var.name_prefix}taskoverflow-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.task_assume.json
+}
+
+data "aws_iam_policy_document" "task" {
+  for_each = local.processes
+
+  statement {
+    sid       = "UseTheDataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.data.arn]
+  }
+
+  dynamic "statement" {
+    for_each = contains(keys(local.queue_of), each.key) ? [local.queue_of[each.key]] : []
+    content {
+      sid       = "ConsumeOwnQueue"
+      actions   = local.consume
+      resources = [aws_sqs_queue.this[statement.value].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = contains(keys(local.queue_of), each.key) ? [local.queue_of[each.key]] : []
+    content {
+      sid       = "DeadLetterPoison"
+      actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+      resources = [aws_sqs_queue.dlq[statement.value].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = contains(keys(local.publishes_to), each.key) ? [local.publishes_to[each.key]] : []
+    content {
+      sid       = "PublishOwnTopic"
+      actions   = ["sns:Publish"]
+      resources = [aws_sns_topic.this[statement.value].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "ical-worker" ? [1] : []
+    content {
+      sid       = "WriteCalendars"
+      actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+      resources = [local.calendar_objects]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "todo-api-web" ? [1] : []
+    content {
+      sid       = "ReadCalendars"
+      actions   = ["s3:GetObject"]
+      resources = [local.calendar_objects]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  for_each = local.processes
+  name     = "least-privilege"
+  role     = aws_iam_role.task[each.key].id
+  policy   = data.aws_iam_policy_document.task[each.key].json
+}

@@ -1,0 +1,44 @@
+output "api_url" {
+  description = "The TaskOverflow API (and web UI) behind the load balancer."
+  value       = "https://${aws_lb.web.dns_name}"
+}
+
+output "queue_urls" {
+  description = "Each consuming service's queue, by topology name."
+  value       = { for name, q in aws_sqs_queue.this : name => q.url }
+}
+
+output "dead_letter_queue_urls" {
+  description = "Each queue's dead-letter queue, by topology name of the queue."
+  value       = { for name, q in aws_sqs_queue.dlq : name => q.url }
+}
+
+output "topic_arns" {
+  description = "The SNS topics, by topology name."
+  value       = { for name, t in aws_sns_topic.this : name => t.arn }
+}
+
+output "calendar_bucket" {
+  description = "The private bucket holding rendered calendars."
+  value       = aws_s3_bucket.calendars.bucket
+}
+
+output "ecr_repositories" {
+  description = "Where to push each service's image (tag it with var.image_tag)."
+  value       = { for name, repo in aws_ecr_repository.service : name => repo.repository_url }
+}
+
+output "database_endpoint" {
+  description = "The PostgreSQL endpoint (password in Secrets Manager, managed by RDS)."
+  value       = aws_db_instance.this.address
+}
+
+output "setup_task_definition" {
+  description = "Run once after the first apply and after each release: creates databases, migrates."
+  value       = aws_ecs_task_definition.setup.arn
+}
+
+output "cluster_name" {
+  description = "The ECS cluster."
+  value       = aws_ecs_cluster.this.name
+}

@@ -1,0 +1,71 @@
+# The calendar bucket: private, encrypted, old calendars expire. Only the API serves them.
+resource "aws_s3_bucket" "calendars" {
+  bucket = "${var.name_prefix}${local.topology.bucket.name}"
+  # checkov:skip=CKV_AWS_144: calendars are derived data, re-rendered on demand; a second region adds cost, not safety
+  # checkov:skip=CKV_AWS_18: access goes through the API, whose requests are logged; object access logs would duplicate them
+  # checkov:skip=CKV2_AWS_62: nothing reacts to new objects; CalendarGenerated on the bus is the notification
+}
+
+resource "aws_s3_bucket_public_access_block" "calendars" {
+  bucket                  = aws_s3_bucket.calendars.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "calendars" {
+  bucket = aws_s3_bucket.calendars.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "calendars" {
+  bucket = aws_s3_bucket.calendars.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "calendars" {
+  bucket = aws_s3_bucket.calendars.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.data.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "calendars" {
+  bucket = aws_s3_bucket.calendars.id
+  rule {
+    id     = "expire-calendars"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = coalesce(var.calendar_retention_days, local.topology.bucket.expire_after_days)
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+resource "aws_ecr_repository" "service" {
+  for_each             = toset(["todo-api", "ical-worker", "notifier"])
+  name                 = "${var.name_prefix}taskoverflow/${each.key}"
+  image_tag_mutability = "IMMUTABLE"
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = aws_kms_key.data.arn
+  }
+}

@@ -1,0 +1,90 @@
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name_prefix" {
+  description = "Prefix on every resource name (one environment per prefix), e.g. \"prod-\". Matches TOPOLOGY_PREFIX."
+  type        = string
+  default     = "prod-"
+}
+
+variable "vpc_id" {
+  description = "VPC to run in."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Subnets for the load balancer (at least two availability zones)."
+  type        = list(string)
+}
+
+variable "private_subnet_ids" {
+  description = "Subnets for the ECS tasks and the database (at least two availability zones)."
+  type        = list(string)
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for the HTTPS listener of the load balancer."
+  type        = string
+}
+
+variable "image_tag" {
+  description = "Tag of the todo-api, ical-worker and notifier images in their ECR repositories."
+  type        = string
+  default     = "latest-release"
+}
+
+variable "db_instance_class" {
+  description = "RDS instance class for the PostgreSQL instance."
+  type        = string
+  default     = "db.t4g.small"
+}
+
+variable "db_allocated_storage_gb" {
+  description = "Initial RDS storage in GiB (it autoscales up to ten times this)."
+  type        = number
+  default     = 20
+}
+
+variable "calendar_retention_days" {
+  description = "Days a rendered calendar stays in S3; defaults to the topology file's expire_after_days."
+  type        = number
+  default     = null
+}
+
+variable "worker_min_tasks" {
+  description = "Fewest ical-worker tasks."
+  type        = number
+  default     = 1
+}
+
+variable "worker_max_tasks" {
+  description = "Most ical-worker tasks the backlog may scale to."
+  type        = number
+  default     = 6
+}
+
+variable "worker_backlog_per_task" {
+  description = "Target visible messages per ical-worker task for autoscaling."
+  type        = number
+  default     = 100
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic that receives CloudWatch alarm notifications (empty: alarms only)."
+  type        = string
+  default     = ""
+}
+
+variable "waf_web_acl_arn" {
+  description = "WAFv2 web ACL to associate with the load balancer."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention for every process."
+  type        = number
+  default     = 365
+}
