@@ -12,7 +12,8 @@ locals {
     "ical-worker"    = "calendar-events"
     "notifier"       = "calendar-events"
   }
-  calendar_objects = "${aws_s3_bucket.calendars.arn}/calendars/*"
+  # Job calendars and the live feeds: the two prefixes of the bucket (calendar_keys.py).
+  calendar_objects = ["${aws_s3_bucket.calendars.arn}/calendars/*", "${aws_s3_bucket.calendars.arn}/feeds/*"]
 }
 
 data "aws_iam_policy_document" "task_assume" {
@@ -106,7 +107,7 @@ data "aws_iam_policy_document" "task" {
     content {
       sid       = "WriteCalendars"
       actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
-      resources = [local.calendar_objects]
+      resources = local.calendar_objects
     }
   }
 
@@ -115,7 +116,7 @@ data "aws_iam_policy_document" "task" {
     content {
       sid       = "ReadCalendars"
       actions   = ["s3:GetObject"]
-      resources = [local.calendar_objects]
+      resources = local.calendar_objects
     }
   }
 }

@@ -31,5 +31,9 @@ def build_consumer(settings: Settings) -> QueueConsumer:
         give_up_after_receives=settings.give_up_after_receives,
     )
     return consumer_for(
-        settings.aws, settings.queue, handlers(worker), wait_seconds=settings.consumer_wait_seconds
+        settings.aws,
+        settings.queue,
+        handlers(worker),
+        wait_seconds=settings.consumer_wait_seconds,
+        after_batch=worker.refresh_feeds,
     )

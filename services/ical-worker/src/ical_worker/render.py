@@ -26,6 +26,12 @@ CALENDAR_HEAD = (
     "X-WR-CALNAME:TaskOverflow\r\n"
 )
 CALENDAR_TAIL = "END:VCALENDAR\r\n"
+# The live feed tells calendar apps how often to come back for it (RFC 7986, and the older
+# X-PUBLISHED-TTL that Outlook and Google read).
+FEED_REFRESH = "PT15M"
+FEED_HEAD = CALENDAR_HEAD + (
+    f"REFRESH-INTERVAL;VALUE=DURATION:{FEED_REFRESH}\r\nX-PUBLISHED-TTL:{FEED_REFRESH}\r\n"
+)
 DONE_PREFIX = "[done] "
 
 
@@ -67,10 +73,12 @@ def render_vevent(owner: str, todo: TodoV1) -> str | None:
     return event.to_ical().decode("utf-8")
 
 
-def assemble(vevents: Iterable[str], chunk_chars: int = 64 * 1024) -> Iterator[bytes]:
+def assemble(
+    vevents: Iterable[str], chunk_chars: int = 64 * 1024, *, head: str = CALENDAR_HEAD
+) -> Iterator[bytes]:
     """The calendar as UTF-8 chunks of roughly `chunk_chars`, in the order given."""
-    buffer: list[str] = [CALENDAR_HEAD]
-    size = len(CALENDAR_HEAD)
+    buffer: list[str] = [head]
+    size = len(head)
     for vevent in vevents:
         buffer.append(vevent)
         size += len(vevent)

@@ -210,3 +210,28 @@ def _with_receive_count(event: DecodedEvent, count: int) -> DecodedEvent:
     from dataclasses import replace
 
     return replace(event, receive_count=count)
+
+
+def test_the_live_feed_is_materialised_after_a_batch_of_changes(
+    todo_api: TodoApi, make_worker: Callable[..., CalendarWorker], aws: AwsWorld
+) -> None:
+    from taskoverflow_events.calendar_keys import feed_key
+
+    create(todo_api, "In the feed", 1)
+    done = create(todo_api, "Done, still in the feed", 2)
+    todo_api.todos.update(OWNER, UpdateTodo(done, {"completed": True}))
+    worker = make_worker()
+    events = todo_api.events()
+    deliver(worker, events)
+    worker.refresh_feeds(events)
+    body = (
+        aws.settings.client("s3")
+        .get_object(Bucket=aws.topology.bucket, Key=feed_key(OWNER))["Body"]
+        .read()
+    )
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT15M\r\n" in body
+    assert b"X-PUBLISHED-TTL:PT15M\r\n" in body
+    assert calendar_titles(aws, feed_key(OWNER)) == [
+        "In the feed",
+        "[done] Done, still in the feed",
+    ]

@@ -22,6 +22,7 @@ class Settings:
     aws: AwsSettings = field(default_factory=AwsSettings)
     todo_topic: str = "todo-events.fifo"
     calendar_queue: str = "todo-api-calendar-events"
+    calendar_bucket: str = "taskoverflow-calendars"
     consumer_wait_seconds: int = 10
     public_url: str | None = None
     default_owner: str = "default"
@@ -41,6 +42,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             todo_topic=env.get("TODO_EVENTS_TOPIC", "todo-events.fifo"),
             calendar_queue=env.get("CALENDAR_EVENTS_QUEUE", "todo-api-calendar-events"),
+            calendar_bucket=env.get("CALENDAR_BUCKET", "taskoverflow-calendars"),
             public_url=env.get("PUBLIC_URL") or None,
             default_owner=env.get("DEFAULT_OWNER", "default"),
             port=int(env.get("PORT", "6400")),

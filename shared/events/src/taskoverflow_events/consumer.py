@@ -38,6 +38,7 @@ SQS_BATCH_LIMIT = 10
 class BatchReport:
     received: int = 0
     handled: list[str] = field(default_factory=list)
+    handled_events: list[DecodedEvent] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     dead_lettered: list[str] = field(default_factory=list)
@@ -57,7 +58,9 @@ class QueueConsumer:
         heartbeat_interval: float | None = None,
         decoder: Callable[[str], DecodedEvent] = decode,
         liveness: Liveness | None = None,
+        after_batch: Callable[[list[DecodedEvent]], None] | None = None,
     ) -> None:
+        self._after_batch = after_batch
         self._liveness = liveness or Liveness(None)
         self._sqs = sqs
         self.queue_url = queue_url
@@ -131,6 +134,11 @@ class QueueConsumer:
                 else:
                     heartbeat.finished(message["MessageId"])  # let it come back for a retry
             self._delete_batch(done)
+        if self._after_batch is not None and report.handled_events:
+            try:
+                self._after_batch(report.handled_events)
+            except Exception as exc:
+                log.error("after-batch work failed", error=repr(exc), exc_info=True)
         return report
 
     def _handle(
@@ -181,6 +189,7 @@ class QueueConsumer:
                     failed_groups.add(group)
                 return False
             report.handled.append(message_id)
+            report.handled_events.append(event)
             log.debug("handled", ms=round((time.perf_counter() - started) * 1000, 2))
             return True
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from taskoverflow_events import logs
 from taskoverflow_events.aws import AwsSettings, find_queue_url, find_topic_arn
+from taskoverflow_events.codec import DecodedEvent
 from taskoverflow_events.consumer import Handler, QueueConsumer
 from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import Publisher
@@ -37,13 +38,23 @@ def publisher_for(aws: AwsSettings, topic: str) -> Publisher:
 
 
 def consumer_for(
-    aws: AwsSettings, queue: str, handlers: Mapping[str, Handler], *, wait_seconds: int
+    aws: AwsSettings,
+    queue: str,
+    handlers: Mapping[str, Handler],
+    *,
+    wait_seconds: int,
+    after_batch: Callable[[list[DecodedEvent]], None] | None = None,
 ) -> QueueConsumer:
     """A consumer of `queue` (name without the environment prefix)."""
     sqs = aws.client("sqs")
     url = retry_until(lambda: find_queue_url(sqs, aws.name_prefix + queue))
     return QueueConsumer(
-        sqs, url, handlers, wait_time_seconds=wait_seconds, liveness=Liveness.from_env()
+        sqs,
+        url,
+        handlers,
+        wait_time_seconds=wait_seconds,
+        liveness=Liveness.from_env(),
+        after_batch=after_batch,
     )
 
 

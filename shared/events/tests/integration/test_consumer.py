@@ -210,3 +210,27 @@ def test_a_handler_failure_reaches_the_dlq_after_max_receive_count(
         loop.run_once()
     assert count(aws, dlq_of(aws, url)) == 1
     assert count(aws, url) == 0
+
+
+def test_after_batch_gets_the_handled_events_and_its_failure_is_contained(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=False)
+    for _ in range(3):
+        send(aws, url, event_body())
+    batches: list[list[str]] = []
+
+    def after(events: list[DecodedEvent]) -> None:
+        batches.append([e.event_type for e in events])
+        raise RuntimeError("derived work failed")
+
+    loop = QueueConsumer(
+        aws.settings.client("sqs"),
+        url,
+        {"CalendarGenerationStarted": lambda _e: None},
+        wait_time_seconds=1,
+        after_batch=after,
+    )
+    handled = 0
+    while handled < 3:
+        handled += len(loop.run_once().handled)
+    assert sum(len(b) for b in batches) == 3
+    assert count(aws, url) == 0, "the messages were handled and deleted all the same"

@@ -20,10 +20,11 @@ from sqlalchemy import Engine, insert, select
 
 from ical_worker.feed import FeedUnavailable
 from ical_worker.projection import Projection, calendar_rows
-from ical_worker.render import assemble
+from ical_worker.render import FEED_HEAD, assemble
 from ical_worker.storage import CalendarStore
 from ical_worker.store.tables import rendered_jobs
 from taskoverflow_events import DecodedEvent, new_envelope
+from taskoverflow_events.calendar_keys import feed_key, job_key
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.schemas.calendar_generated import CalendarGeneratedV1
 from taskoverflow_events.schemas.calendar_generation_failed import (
@@ -97,7 +98,7 @@ class CalendarWorker:
 
     def _render(self, event: DecodedEvent, request: CalendarRequestedV1) -> CalendarGeneratedV1:
         owner = event.envelope.owner
-        key = f"calendars/{owner}/{request.job_id}.ics"
+        key = job_key(owner, request.job_id)
         include_completed = request.options.include_completed
         with self._engine.begin() as conn:
             applied = self._projection.lock(conn, owner)
@@ -138,6 +139,18 @@ class CalendarWorker:
             self._projection.advance(conn, event)
         log.info("calendar rendered", events=counter.count, bytes=stored.size, render_ms=render_ms)
         return generated
+
+    # -- the live feed -------------------------------------------------------------------
+
+    def refresh_feeds(self, events: list[DecodedEvent]) -> None:
+        """Re-materialise the live feed of every owner whose todos this batch changed: once per
+        batch, not per event and not per request, so subscribers read a stored file."""
+        owners = {e.envelope.owner for e in events if e.event_type == "TodoChanged"}
+        for owner in sorted(owners):
+            with self._engine.connect() as conn:
+                bodies = calendar_rows(conn, owner, include_completed=True)
+                stored = self._store.put(feed_key(owner), assemble(bodies, head=FEED_HEAD))
+            log.info("live feed refreshed", owner=owner, bytes=stored.size)
 
     def _rendered(self, job_id: uuid.UUID) -> CalendarGeneratedV1 | None:
         with self._engine.connect() as conn:

@@ -8,7 +8,7 @@ import structlog
 from flask import Flask, Response, g, jsonify, request
 
 from taskoverflow_events.persistence import make_engine
-from todo_api.api import calendar_jobs, errors, events_feed, todos
+from todo_api.api import calendar_feed, calendar_jobs, errors, events_feed, todos
 from todo_api.application import TodoApplication
 from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
@@ -59,6 +59,7 @@ def create_app(
     app.register_blueprint(todos.bp, url_prefix=API_PREFIX)
     app.register_blueprint(events_feed.bp, url_prefix=API_PREFIX)
     app.register_blueprint(calendar_jobs.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(calendar_feed.bp, url_prefix=API_PREFIX)
     errors.register(app)
     return app
 
