@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared/events shared/testing services/todo-api services/ical-worker services/notifier
+PACKAGES := shared/events shared/testing services/todo-api services/ical-worker services/notifier tools/queue-demo
 INSTALLED := $(VENV)/.installed
 # checkov gets a venv of its own: it brings bc-python-hcl2, which clashes with python-hcl2.
 CHECKOV_VENV := .venv-checkov
@@ -41,6 +41,7 @@ run: install
 
 test: install lint
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(PYTEST)
 
 test-unit: install
@@ -60,6 +61,7 @@ test-localstack: install
 
 test-e2e: install
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(PYTEST) tests/e2e
 
 lint: install

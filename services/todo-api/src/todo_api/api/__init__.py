@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import structlog
 from flask import Flask, Response, g, jsonify, request
@@ -14,6 +15,7 @@ from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
 
 API_PREFIX = "/api/v1"
+STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -24,7 +26,7 @@ def create_app(
     application = application or TodoApplication(
         make_engine(settings.database_url, password=settings.database_password)
     )
-    app = Flask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
@@ -54,7 +56,7 @@ def create_app(
 
     @app.get("/")
     def index() -> Response:
-        return Response(_INDEX, mimetype="text/html")
+        return app.send_static_file("index.html")
 
     app.register_blueprint(todos.bp, url_prefix=API_PREFIX)
     app.register_blueprint(events_feed.bp, url_prefix=API_PREFIX)
@@ -62,12 +64,3 @@ def create_app(
     app.register_blueprint(calendar_feed.bp, url_prefix=API_PREFIX)
     errors.register(app)
     return app
-
-
-_INDEX = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>TaskOverflow</title></head>
-<body><h1>TaskOverflow</h1>
-<p>The todo API is at <a href="/api/v1/todos">/api/v1/todos</a>;
-each owner's event feed at <a href="/api/v1/events">/api/v1/events</a>.</p>
-</body></html>
-"""

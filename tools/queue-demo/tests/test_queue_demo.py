@@ -1,0 +1,70 @@
+"""The queue demo against a real SQS endpoint (the session's moto server, over HTTP)."""
+
+import io
+import uuid
+
+import pytest
+from taskoverflow_queue_demo.cli import main
+
+from taskoverflow_testing.plugin import AwsEndpoint
+from taskoverflow_testing.ports import free_port
+
+
+def env(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+
+
+def run(endpoint: str, *argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), environ=env(endpoint), out=out)
+    return code, out.getvalue()
+
+
+def bodies(output: str) -> list[str]:
+    return [line.rsplit(": ", 1)[1] for line in output.splitlines() if " got from " in line]
+
+
+def test_a_fifo_queue_delivers_in_order_once_and_drops_resent_bodies(
+    aws_endpoint: AwsEndpoint,
+) -> None:
+    name = f"demo-{uuid.uuid4().hex[:8]}.fifo"
+    assert run(aws_endpoint.url, "--name", name, "--create", "--client-name", "alice")[0] == 0
+    assert run(aws_endpoint.url, "--name", name, "--client-name", "alice")[0] == 0  # same bodies
+    code, output = run(
+        aws_endpoint.url, "--name", name, "--client-name", "bob", "--receive", "--idle-exit", "2"
+    )
+    assert code == 0
+    assert bodies(output) == [str(n) for n in range(1, 101)], "in order, and the resend dropped"
+    assert "bob got from alice: 1" in output
+
+
+def test_a_standard_queue_delivers_every_message(aws_endpoint: AwsEndpoint) -> None:
+    name = f"demo-{uuid.uuid4().hex[:8]}"
+    code, output = run(
+        aws_endpoint.url, "--name", name, "--create", "--count", "30", "--prepend", "hello "
+    )
+    assert code == 0
+    assert f"sent 30 messages to {name}" in output
+    _, received = run(aws_endpoint.url, "--name", name, "--receive", "--idle-exit", "2")
+    assert sorted(bodies(received), key=lambda b: int(b.split()[1])) == [
+        f"hello {n}" for n in range(1, 31)
+    ]
+
+
+def test_a_missing_queue_is_a_clear_error(
+    aws_endpoint: AwsEndpoint, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run(aws_endpoint.url, "--name", f"absent-{uuid.uuid4().hex[:6]}")
+    assert code == 2
+    assert "does not exist: add --create" in capsys.readouterr().err
+
+
+def test_an_unreachable_endpoint_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run(f"http://127.0.0.1:{free_port()}", "--name", "demo", "--create")
+    assert code == 2
+    assert "cannot reach SQS" in capsys.readouterr().err
