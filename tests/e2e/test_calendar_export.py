@@ -104,3 +104,32 @@ def test_a_webhook_arrives_once_with_a_valid_signature(system: System) -> None:
     assert payload["outcome"] == "success"
     assert payload["result_url"] == done["result_url"]
     uuid.UUID(request.headers[DELIVERY_HEADER])
+
+
+def test_the_live_feed_follows_changes_without_a_request(system: System) -> None:
+    import requests
+
+    feed_url = f"{system.api.base_url}/api/v1/calendar.ics"
+    todo = system.api.create_todo(unique("in the live feed"), deadline_at="2026-12-06T10:00:00")
+    deadline = time.monotonic() + 20
+    response = requests.get(feed_url, timeout=10)
+    while todo["title"] not in summaries(response.content) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        response = requests.get(feed_url, timeout=10)
+    assert todo["title"] in summaries(response.content), system.logs()
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT15M" in response.content
+    unchanged = requests.get(
+        feed_url, headers={"If-None-Match": response.headers["ETag"]}, timeout=10
+    )
+    assert unchanged.status_code == 304
+    system.api.update_todo(todo["id"], title="renamed in the feed " + todo["title"])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        fresh = requests.get(
+            feed_url, headers={"If-None-Match": response.headers["ETag"]}, timeout=10
+        )
+        if fresh.status_code == 200:
+            break
+        time.sleep(0.2)
+    assert fresh.status_code == 200, "a change makes a new feed with a new ETag"
+    assert "renamed in the feed " + todo["title"] in summaries(fresh.content)
