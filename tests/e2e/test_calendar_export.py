@@ -6,6 +6,7 @@ import time
 import uuid
 
 import icalendar
+import requests
 from notifier.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, verify
 
 from taskoverflow_testing.http_servers import webhook_receiver
@@ -107,8 +108,6 @@ def test_a_webhook_arrives_once_with_a_valid_signature(system: System) -> None:
 
 
 def test_the_live_feed_follows_changes_without_a_request(system: System) -> None:
-    import requests
-
     feed_url = f"{system.api.base_url}/api/v1/calendar.ics"
     todo = system.api.create_todo(unique("in the live feed"), deadline_at="2026-12-06T10:00:00")
     deadline = time.monotonic() + 20
