@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared/events shared/testing services/todo-api services/ical-worker services/notifier tools/queue-demo
+PACKAGES := shared/events shared/testing services/todo-api services/ical-worker services/notifier tools/queue-demo tools/bench
 INSTALLED := $(VENV)/.installed
 # checkov gets a venv of its own: it brings bc-python-hcl2, which clashes with python-hcl2.
 CHECKOV_VENV := .venv-checkov
@@ -10,7 +10,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help install run test test-unit test-integration test-contract test-e2e test-localstack lint format schemas \
+.PHONY: help install run test test-unit test-integration test-contract test-e2e test-localstack bench lint format schemas \
         bootstrap migrate clean compose-up compose-down
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make test              install everything, lint, run every test (PostgreSQL + moto)"
 	@echo "make test-unit|test-integration|test-contract|test-e2e   one tier"
 	@echo "make test-localstack   contract + e2e suites on LocalStack (native, needs Python 3.13)"
+	@echo "make bench             measure the whole system (LocalStack where Python 3.13 exists, else moto)"
 	@echo "make lint | format     ruff"
 	@echo "make schemas           regenerate the committed JSON Schemas from the event models"
 	@echo "make compose-up|compose-down   the system in containers on LocalStack (needs Docker)"
@@ -74,6 +75,10 @@ format: install
 
 schemas: install
 	$(BIN)/taskoverflow-schemas
+
+bench: install
+	scripts/ensure-postgres
+	$(BIN)/python -m taskoverflow_bench
 
 compose-up:
 	docker compose up --build --detach

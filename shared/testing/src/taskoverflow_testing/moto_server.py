@@ -30,6 +30,11 @@ class MotoServer:
         wait_for_port(self.port)
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     def stop(self) -> None:
         if self._process is None:
             return

@@ -21,8 +21,10 @@ class ServiceProcess:
         *,
         name: str | None = None,
         port: int | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.module = module
+        self._args = args or []
         self.name = name or module
         self.port = port
         self._env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_JSON": "true", **env}
@@ -32,7 +34,7 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
         self._process = subprocess.Popen(
-            [sys.executable, "-m", self.module],
+            [sys.executable, "-m", self.module, *self._args],
             env=self._env,
             stdout=log,
             stderr=subprocess.STDOUT,

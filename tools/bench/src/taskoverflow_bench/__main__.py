@@ -1,0 +1,101 @@
+"""`make bench`: the whole system on PostgreSQL and an AWS endpoint, measured over HTTP.
+
+Writes bench/results/<date>.json, .md and .png and prints the table. Bounded in time, loopback
+only, and it stops everything it started. `--smoke` runs tiny sizes (make test runs that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from taskoverflow_bench import measures, render
+from taskoverflow_bench.report import markdown, plot, targets
+from taskoverflow_bench.system import running_system
+
+FULL = {
+    "render": [1_000, 10_000, 100_000],
+    "todos": 1_000,
+    "more_todos": 9_000,
+    "gets": 200,
+    "jobs": 30,
+    "jobs_10k": 15,
+    "burst": 100,
+    "store": [10_000, 1_000_000],
+}
+SMOKE = {
+    "render": [200],
+    "todos": 60,
+    "more_todos": 0,
+    "gets": 20,
+    "jobs": 3,
+    "jobs_10k": 0,
+    "burst": 4,
+    "store": [1_000, 3_000],
+}
+
+
+def run(sizes: dict[str, Any], workdir: Path, prefer_localstack: bool) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+    }
+    results["render"] = render.measure(sizes["render"], workdir)
+    with running_system(workdir, prefer_localstack=prefer_localstack) as stack:
+        results["aws_endpoint"] = stack.endpoint_kind
+        print(f"AWS endpoint: {stack.endpoint_kind} at {stack.endpoint}", flush=True)
+        results["post_todos"] = measures.worker_apply(stack, sizes["todos"])
+        print(f"POST /todos: {results['post_todos']['writes']['per_second']} req/s", flush=True)
+        results["get_todos"] = measures.get_todos(stack, sizes["gets"])
+        results["calendar_1k"] = measures.calendar_latency(stack, sizes["jobs"])
+        print(
+            f"calendar at {sizes['todos']} todos: {results['calendar_1k']['latency_ms']}",
+            flush=True,
+        )
+        results["burst"] = measures.burst(stack, sizes["burst"])
+        print(f"burst: {results['burst']['jobs_per_second']} jobs/s", flush=True)
+        if sizes["more_todos"]:
+            results["worker_apply_10k"] = measures.worker_apply(stack, sizes["more_todos"])
+            results["calendar_10k"] = measures.calendar_latency(stack, sizes["jobs_10k"])
+            print(f"calendar at 10k todos: {results['calendar_10k']['latency_ms']}", flush=True)
+        results["rebuild"] = measures.rebuild_rate(stack)
+        results["event_store"] = measures.event_store_scale(stack, sizes["store"])
+    results["targets"] = targets(results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a minute or so")
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--moto", action="store_true", help="use moto even where LocalStack runs")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="taskoverflow-bench-") as tmp:
+        results = run(SMOKE if args.smoke else FULL, Path(tmp), prefer_localstack=not args.moto)
+    results["seconds"] = round(time.monotonic() - started, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / (("smoke-" if args.smoke else "") + datetime.now(UTC).strftime("%Y-%m-%d"))
+    stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    stem.with_suffix(".md").write_text(table)
+    plot(results, stem.with_suffix(".png"))
+    print(table)
+    print(f"wrote {stem}.json, .md and .png in {results['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

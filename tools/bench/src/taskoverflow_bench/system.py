@@ -1,0 +1,123 @@
+"""The whole system for the benchmark: every process of every service on PostgreSQL and an AWS
+endpoint (LocalStack where a Python 3.13 exists for it, else moto), all on 127.0.0.1, all
+stopped when the `with` block ends."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from taskoverflow_events.persistence import make_engine
+from taskoverflow_testing.localstack import LocalStack, localstack_python
+from taskoverflow_testing.moto_server import MotoServer
+from taskoverflow_testing.plugin import new_aws_world
+from taskoverflow_testing.ports import free_port
+from taskoverflow_testing.postgres import create_database, drop_database
+from taskoverflow_testing.processes import ServiceProcess
+from todo_api.store.migrate import upgrade
+
+
+@dataclass
+class Stack:
+    endpoint: str
+    endpoint_kind: str
+    emulator_pid: int
+    api: str
+    todo_db: str
+    worker_db: str
+    processes: dict[str, ServiceProcess]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants (gunicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        stack.extend(children.get(current, []))
+    return total
+
+
+@contextmanager
+def running_system(workdir: Path, *, prefer_localstack: bool = True) -> Iterator[Stack]:
+    python313 = localstack_python() if prefer_localstack else None
+    emulator: LocalStack | MotoServer
+    if python313 is not None:
+        emulator, kind = (
+            LocalStack(python313, workdir / "localstack").start(),
+            "LocalStack 2026.3.0 (native)",
+        )
+    else:
+        emulator, kind = MotoServer(log_path=workdir / "moto.log").start(), "moto server"
+    databases = [create_database("bench") for _ in range(3)]
+    processes: dict[str, ServiceProcess] = {}
+    try:
+        aws = new_aws_world(emulator.endpoint_url)
+        engine = make_engine(databases[0])
+        upgrade(engine)
+        engine.dispose()
+        port = free_port()
+        env = {
+            **aws.env(),
+            "DATABASE_URL": databases[0],
+            "ICAL_WORKER_DATABASE_URL": databases[1],
+            "NOTIFIER_DATABASE_URL": databases[2],
+            "PORT": str(port),
+            "TODO_API_URL": f"http://127.0.0.1:{port}",
+            "CONSUMER_WAIT_SECONDS": "2",
+            "RELAY_IDLE_SECONDS": "0.01",
+            "LOG_LEVEL": "WARNING",
+        }
+        gunicorn = [
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "todo_api.web.wsgi:application()",
+        ]
+        processes["todo-api-web"] = ServiceProcess(
+            "gunicorn", env, workdir, name="todo-api-web", port=port, args=gunicorn
+        )
+        for module, name in (
+            ("todo_api.relay", "todo-api-relay"),
+            ("todo_api.consumer", "todo-api-consumer"),
+            ("ical_worker.worker", "ical-worker"),
+            ("notifier.worker", "notifier"),
+        ):
+            processes[name] = ServiceProcess(module, env, workdir, name=name)
+        for process in processes.values():
+            process.start()
+        yield Stack(
+            endpoint=emulator.endpoint_url,
+            endpoint_kind=kind,
+            emulator_pid=emulator.pid,
+            api=f"http://127.0.0.1:{port}",
+            todo_db=databases[0],
+            worker_db=databases[1],
+            processes=processes,
+        )
+    finally:
+        for process in processes.values():
+            process.stop()
+        emulator.stop()
+        for url in databases:
+            drop_database(url)
