@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from taskoverflow_events.aws import AwsSettings
-from taskoverflow_events.process import common_settings
+from taskoverflow_events.process import ProcessSettings, common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/ical-worker.db"
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(ProcessSettings):
     database_url: str = DEFAULT_DATABASE_URL
-    aws: AwsSettings = field(default_factory=AwsSettings)
     queue: str = "ical-worker-todo-events.fifo"
     calendar_topic: str = "calendar-events"
     bucket: str = "taskoverflow-calendars"
     todo_api_url: str = "http://127.0.0.1:6400"
-    consumer_wait_seconds: int = 10
     give_up_after_receives: int = 4
-    log_json: bool | None = None
-    log_level: str = "INFO"
-    database_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

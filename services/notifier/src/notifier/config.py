@@ -11,16 +11,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from taskoverflow_events.aws import AwsSettings
-from taskoverflow_events.process import common_settings
+from taskoverflow_events.process import ProcessSettings, common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/notifier.db"
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(ProcessSettings):
     database_url: str = DEFAULT_DATABASE_URL
-    aws: AwsSettings = field(default_factory=AwsSettings)
     queue: str = "notifier-calendar-events"
     calendar_topic: str = "calendar-events"
     webhook_secret: str | None = field(default=None, repr=False)
@@ -28,10 +26,6 @@ class Settings:
     webhook_attempts: int = 4
     webhook_backoff_seconds: float = 0.5
     public_api_url: str | None = None
-    consumer_wait_seconds: int = 10
-    log_json: bool | None = None
-    log_level: str = "INFO"
-    database_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

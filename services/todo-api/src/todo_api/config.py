@@ -8,31 +8,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from taskoverflow_events.aws import AwsSettings
-from taskoverflow_events.process import common_settings
+from taskoverflow_events.process import ProcessSettings, common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/todo-api.db"
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(ProcessSettings):
     database_url: str = DEFAULT_DATABASE_URL
-    aws: AwsSettings = field(default_factory=AwsSettings)
     todo_topic: str = "todo-events.fifo"
     calendar_queue: str = "todo-api-calendar-events"
     calendar_bucket: str = "taskoverflow-calendars"
-    consumer_wait_seconds: int = 10
     public_url: str | None = None
     default_owner: str = "default"
     port: int = 6400
     relay_batch_size: int = 100
     relay_idle_seconds: float = 0.05
     relay_max_backoff_seconds: float = 5.0
-    log_json: bool | None = None
-    log_level: str = "INFO"
-    database_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -5,6 +5,7 @@ its queue and topics (waiting, bounded, for the bootstrap), and run a consumer u
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from taskoverflow_events import logs
@@ -14,6 +15,17 @@ from taskoverflow_events.consumer import Handler, QueueConsumer
 from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.startup import retry_until
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSettings:
+    """The settings every service's Settings inherits: read the same way everywhere."""
+
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    log_json: bool | None = None
+    log_level: str = "INFO"
+    consumer_wait_seconds: int = 10
+    database_password: str | None = field(default=None, repr=False)
 
 
 def common_settings(env: Mapping[str, str]) -> dict[str, Any]:

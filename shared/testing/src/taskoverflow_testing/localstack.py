@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from taskoverflow_testing.ports import free_port
+from taskoverflow_testing.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -74,10 +75,5 @@ class LocalStack:
         """Its shutdown can hang: ten seconds, then SIGKILL."""
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=10)
+        stop_process(self._process)
         self._process = None

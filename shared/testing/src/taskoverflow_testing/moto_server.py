@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from taskoverflow_testing.ports import free_port, wait_for_port
+from taskoverflow_testing.processes import stop_process
 
 
 class MotoServer:
@@ -38,10 +39,5 @@ class MotoServer:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=10)
+        stop_process(self._process)
         self._process = None

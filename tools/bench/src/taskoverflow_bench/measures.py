@@ -212,10 +212,12 @@ def event_store_scale(stack: Stack, sizes: list[int], samples: int = 300) -> lis
         for size in sizes:
             with engine.begin() as conn:
                 current = conn.execute(select(text("count(*)")).select_from(events)).scalar_one()
-                if current < size:
-                    filler = conn.execute(
-                        text("SELECT coalesce(max(sequence), 0) FROM events WHERE owner = 'filler'")
-                    ).scalar_one()
+                filler = conn.execute(
+                    text("SELECT coalesce(max(sequence), 0) FROM events WHERE owner = 'filler'")
+                ).scalar_one()
+                # Grow the table to `size`, and keep at least 1,000 filler events to page over.
+                needed = max(size - current, 1_000 - filler, 0)
+                if needed:
                     conn.execute(
                         text(
                             "INSERT INTO events (event_id, owner, sequence, event_type,"
@@ -224,7 +226,7 @@ def event_store_scale(stack: Stack, sizes: list[int], samples: int = 300) -> lis
                             " :start + g, 'TodoChanged', 1, now(), '{}', now()"
                             " FROM generate_series(1, :n) g"
                         ),
-                        {"start": filler, "n": size - current},
+                        {"start": filler, "n": needed},
                     )
                     conn.execute(text("ANALYZE events"))
                 total = conn.execute(select(text("count(*)")).select_from(events)).scalar_one()
