@@ -43,7 +43,9 @@ SMOKE = {
 }
 
 
-def run(sizes: dict[str, Any], workdir: Path, prefer_localstack: bool) -> dict[str, Any]:
+def run(
+    sizes: dict[str, Any], workdir: Path, prefer_localstack: bool, checkpoint: Path
+) -> dict[str, Any]:
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -52,7 +54,12 @@ def run(sizes: dict[str, Any], workdir: Path, prefer_localstack: bool) -> dict[s
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
     }
+
+    def save() -> None:  # partial results survive a failure in a later phase
+        checkpoint.write_text(json.dumps(results, indent=2) + "\n")
+
     results["render"] = render.measure(sizes["render"], workdir)
+    save()
     with running_system(workdir, prefer_localstack=prefer_localstack) as stack:
         results["aws_endpoint"] = stack.endpoint_kind
         print(f"AWS endpoint: {stack.endpoint_kind} at {stack.endpoint}", flush=True)
@@ -64,13 +71,17 @@ def run(sizes: dict[str, Any], workdir: Path, prefer_localstack: bool) -> dict[s
             f"calendar at {sizes['todos']} todos: {results['calendar_1k']['latency_ms']}",
             flush=True,
         )
+        save()
         results["burst"] = measures.burst(stack, sizes["burst"])
+        save()
         print(f"burst: {results['burst']['jobs_per_second']} jobs/s", flush=True)
         if sizes["more_todos"]:
             results["worker_apply_10k"] = measures.worker_apply(stack, sizes["more_todos"])
             results["calendar_10k"] = measures.calendar_latency(stack, sizes["jobs_10k"])
             print(f"calendar at 10k todos: {results['calendar_10k']['latency_ms']}", flush=True)
+            save()
         results["rebuild"] = measures.rebuild_rate(stack)
+        save()
         results["event_store"] = measures.event_store_scale(stack, sizes["store"])
     results["targets"] = targets(results)
     return results
@@ -83,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto", action="store_true", help="use moto even where LocalStack runs")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.out / ("smoke-partial.json" if args.smoke else "partial.json")
     with tempfile.TemporaryDirectory(prefix="taskoverflow-bench-") as tmp:
-        results = run(SMOKE if args.smoke else FULL, Path(tmp), prefer_localstack=not args.moto)
+        sizes = SMOKE if args.smoke else FULL
+        results = run(sizes, Path(tmp), prefer_localstack=not args.moto, checkpoint=checkpoint)
+    checkpoint.unlink(missing_ok=True)
     results["seconds"] = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / (("smoke-" if args.smoke else "") + datetime.now(UTC).strftime("%Y-%m-%d"))
