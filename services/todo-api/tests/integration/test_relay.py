@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
@@ -21,9 +22,10 @@ from taskoverflow_testing.queues import TopicTap, bodies
 from taskoverflow_testing.tcp_proxy import TcpProxy
 from todo_api.application import TodoApplication
 from todo_api.domain.commands import CreateTodo
+from todo_api.domain.todo import decide
 from todo_api.relay.leadership import Leadership
 from todo_api.relay.relay import Relay
-from todo_api.store import event_store
+from todo_api.store import event_store, read_model
 from todo_api.store.tables import events
 
 TOPIC = "todo-events.fifo"
@@ -161,11 +163,32 @@ def late_committing_writers(pg_url: str, owners: list[str], per_writer: int, wri
     engine.dispose()
 
 
+def one_late_commit_in_plain_sight(engine: Engine, relay: Relay) -> None:
+    """The bug, made deterministic: writer A appends (a lower position) and keeps its transaction
+    open; writer B appends and commits (a higher position); the relay makes a pass; then A
+    commits. A relay that remembers "the last position I saw" has moved past A for good."""
+    app = TodoApplication(engine)
+    with engine.begin() as conn:  # writer A, not yet committed
+        decision = decide(
+            CreateTodo(title="committed late"),
+            None,
+            now=datetime.now(UTC),
+            new_id=read_model.allocate_id(conn),
+        )
+        event_store.append(conn, "ann", decision, todo_id=decision[0].todo.id)
+        app.create("ben", CreateTodo(title="committed first"))  # writer B, committed
+        relay.publish_pending()
+    for _ in range(3):
+        relay.publish_pending()
+
+
 def run_ordering_scenario(
     relay: Relay, engine: Engine, pg_url: str, tap: TopicTap
 ) -> dict[str, list[int]]:
-    """Writers race while the relay tails the outbox; returns what each owner's stream delivered."""
+    """One deterministic late commit, then writers racing while the relay tails the outbox;
+    returns what each owner's stream delivered."""
     owners = ["ann", "ben", "cat"]
+    one_late_commit_in_plain_sight(engine, relay)
     thread = threading.Thread(target=relay.run, daemon=True)
     thread.start()
     try:
@@ -181,7 +204,7 @@ def run_ordering_scenario(
     finally:
         relay.stop()
         thread.join(10)
-    received = bodies(tap.read(90, timeout=8, settle=1.0))
+    received = bodies(tap.read(92, timeout=8, settle=1.0))
     return {o: [b["sequence"] for b in received if b["owner"] == o] for o in owners}
 
 
@@ -215,7 +238,7 @@ def test_the_relay_never_skips_a_late_commit_and_keeps_each_owners_order(
 ) -> None:
     delivered = run_ordering_scenario(relay_for(pg_engine, aws), pg_engine, pg_url, worker_tap)
     stored = stored_sequences(pg_engine)
-    assert sum(map(len, stored.values())) == 90
+    assert sum(map(len, stored.values())) == 92
     assert delivered == stored, delivery_diff(delivered, stored)
 
 
