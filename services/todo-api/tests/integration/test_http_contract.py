@@ -297,3 +297,15 @@ def test_the_request_id_is_echoed_and_recorded_as_correlation_id(client: FlaskCl
     response = client.post(TODOS, json={"title": "x"}, headers={"X-Request-ID": "req-42"})
     assert response.headers["X-Request-ID"] == "req-42"
     assert events(client)[0]["correlation_id"] == "req-42"
+
+
+@pytest.mark.parametrize("request_id", ["x" * 5000, "bad\x01id", ""])
+def test_an_unusable_request_id_is_replaced_not_stored(
+    client: FlaskClient, request_id: str
+) -> None:
+    response = client.post(TODOS, json={"title": "x"}, headers={"X-Request-ID": request_id})
+    assert response.status_code == 201
+    echoed = response.headers["X-Request-ID"]
+    assert echoed != request_id
+    assert len(echoed) <= 100
+    assert events(client)[0]["correlation_id"] == echoed

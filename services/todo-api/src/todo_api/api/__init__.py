@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
 
 API_PREFIX = "/api/v1"
+# A caller's X-Request-ID becomes every event's correlation_id (a 100-character column): one
+# that is too long or not plain printable ASCII is replaced, never stored and never a 5xx.
+REQUEST_ID = re.compile(r"[!-~]{1,100}")
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 
@@ -37,7 +41,7 @@ def create_app(
     @app.before_request
     def _bind_request() -> None:
         structlog.contextvars.clear_contextvars()
-        g.correlation_id = request.headers.get("X-Request-ID") or str(uuid.uuid4())
+        g.correlation_id = _request_id(request.headers.get("X-Request-ID"))
         g.owner = settings.default_owner
         structlog.contextvars.bind_contextvars(
             correlation_id=g.correlation_id, owner=g.owner, path=request.path
@@ -64,3 +68,9 @@ def create_app(
     app.register_blueprint(calendar_feed.bp, url_prefix=API_PREFIX)
     errors.register(app)
     return app
+
+
+def _request_id(given: str | None) -> str:
+    if given and REQUEST_ID.fullmatch(given):
+        return given
+    return str(uuid.uuid4())
