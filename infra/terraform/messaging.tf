@@ -64,12 +64,29 @@ resource "aws_sns_topic_subscription" "this" {
   redrive_policy       = jsonencode({ deadLetterTargetArn = aws_sqs_queue.subscription_dlq[each.key].arn })
 }
 
-data "aws_iam_policy_document" "queue" {
-  for_each = local.queues
+# Who may send to which queue: each consuming queue its own topics, each delivery DLQ its
+# subscription's topic. One policy shape for both, so they cannot drift apart.
+locals {
+  sns_senders = merge(
+    {
+      for name, q in aws_sqs_queue.this : "queue ${name}" => {
+        arn = q.arn, url = q.id, topics = local.queue_sources[name]
+      }
+    },
+    {
+      for key, q in aws_sqs_queue.subscription_dlq : "delivery ${key}" => {
+        arn = q.arn, url = q.id, topics = [local.subscriptions[key].topic]
+      }
+    },
+  )
+}
+
+data "aws_iam_policy_document" "sns_may_send" {
+  for_each = local.sns_senders
   statement {
     sid       = "OnlyItsOwnTopics"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.this[each.key].arn]
+    resources = [each.value.arn]
     principals {
       type        = "Service"
       identifiers = ["sns.amazonaws.com"]
@@ -77,37 +94,13 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [for t in local.queue_sources[each.key] : aws_sns_topic.this[t].arn]
+      values   = [for t in each.value.topics : aws_sns_topic.this[t].arn]
     }
   }
 }
 
-resource "aws_sqs_queue_policy" "this" {
-  for_each  = local.queues
-  queue_url = aws_sqs_queue.this[each.key].id
-  policy    = data.aws_iam_policy_document.queue[each.key].json
-}
-
-data "aws_iam_policy_document" "subscription_dlq" {
-  for_each = local.subscriptions
-  statement {
-    sid       = "OnlyItsOwnTopic"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.subscription_dlq[each.key].arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.this[each.value.topic].arn]
-    }
-  }
-}
-
-resource "aws_sqs_queue_policy" "subscription_dlq" {
-  for_each  = local.subscriptions
-  queue_url = aws_sqs_queue.subscription_dlq[each.key].id
-  policy    = data.aws_iam_policy_document.subscription_dlq[each.key].json
+resource "aws_sqs_queue_policy" "sns_may_send" {
+  for_each  = local.sns_senders
+  queue_url = each.value.url
+  policy    = data.aws_iam_policy_document.sns_may_send[each.key].json
 }
