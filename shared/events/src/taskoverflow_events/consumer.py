@@ -23,15 +23,23 @@ from types import FrameType
 from typing import Any
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 
 from taskoverflow_events.codec import DecodedEvent, decode
 from taskoverflow_events.errors import PoisonMessage
 from taskoverflow_events.healthcheck import Liveness
 
 Handler = Callable[[DecodedEvent], None]
+# Several consecutive events of one FIFO group and one type, to apply in one go (in order).
+BatchHandler = Callable[[list[DecodedEvent]], None]
+# A received message with its event, or the reason it could not be decoded.
+Decoded = tuple[dict[str, Any], DecodedEvent | PoisonMessage]
 log = structlog.get_logger("taskoverflow.consumer")
 
 SQS_BATCH_LIMIT = 10
+# Message attributes a poison message carries into the DLQ; a redrive strips them again.
+DEAD_LETTER_REASON = "dead_letter_reason"
+SOURCE_QUEUE = "source_queue"
 
 
 @dataclass(slots=True)
@@ -59,8 +67,10 @@ class QueueConsumer:
         decoder: Callable[[str], DecodedEvent] = decode,
         liveness: Liveness | None = None,
         after_batch: Callable[[list[DecodedEvent]], None] | None = None,
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
     ) -> None:
         self._after_batch = after_batch
+        self._batch_handlers = dict(batch_handlers or {})
         self._liveness = liveness or Liveness(None)
         self._sqs = sqs
         self.queue_url = queue_url
@@ -128,12 +138,20 @@ class QueueConsumer:
         done: list[dict[str, Any]] = []
         with _Heartbeat(self, messages) as heartbeat:
             failed_groups: set[str] = set()
-            for message in messages:
-                if self._handle(message, failed_groups, report):
-                    done.append(message)  # kept invisible by the heartbeat until deleted
+            for run in self._runs(messages):
+                if len(run) > 1:
+                    outcomes = self._handle_run(run, failed_groups, report)
                 else:
-                    heartbeat.finished(message["MessageId"])  # let it come back for a retry
+                    outcomes = [self._handle(*run[0], failed_groups, report)]
+                for (message, _), ok in zip(run, outcomes, strict=True):
+                    if ok:
+                        done.append(message)  # kept invisible by the heartbeat until deleted
+                    else:
+                        heartbeat.finished(message["MessageId"])  # back for a retry
             self._delete_batch(done)
+            # Never tried, so no reason to wait out a visibility timeout: FIFO still holds them
+            # back until the failed message before them is done.
+            self._release([m for m in messages if m["MessageId"] in set(report.skipped)])
         if self._after_batch is not None and report.handled_events:
             try:
                 self._after_batch(report.handled_events)
@@ -141,24 +159,75 @@ class QueueConsumer:
                 log.error("after-batch work failed", error=repr(exc), exc_info=True)
         return report
 
+    def _decoded(self, message: dict[str, Any]) -> DecodedEvent | PoisonMessage:
+        """The message's event, decoded once per receive, or why it is poison."""
+        try:
+            event = self._decode(message["Body"])
+        except PoisonMessage as exc:
+            return exc
+        count = message.get("Attributes", {}).get("ApproximateReceiveCount", "1")
+        return replace(event, receive_count=int(count))
+
+    def _runs(self, messages: list[dict[str, Any]]) -> list[list[Decoded]]:
+        """The batch cut into runs: consecutive messages of one group and one event type that
+        has a batch handler go together (one call, one transaction); every other message,
+        poison included, is a run of its own."""
+        runs: list[list[Decoded]] = []
+        key_of_last: tuple[str | None, str] | None = None
+        for message in messages:
+            event = self._decoded(message)
+            key = None
+            if isinstance(event, DecodedEvent) and event.event_type in self._batch_handlers:
+                key = (message.get("Attributes", {}).get("MessageGroupId"), event.event_type)
+            if key is not None and key == key_of_last:
+                runs[-1].append((message, event))
+            else:
+                runs.append([(message, event)])
+            key_of_last = key
+        return runs
+
+    def _handle_run(
+        self, run: list[Decoded], failed_groups: set[str], report: BatchReport
+    ) -> list[bool]:
+        """Several events of one group and type to their batch handler: all done, or none."""
+        group = run[0][0].get("Attributes", {}).get("MessageGroupId")
+        ids = [m["MessageId"] for m, _ in run]
+        if self.fifo and group in failed_groups:
+            report.skipped.extend(ids)
+            return [False] * len(run)
+        events = [e for _, e in run if isinstance(e, DecodedEvent)]
+        handler = self._batch_handlers[events[0].event_type]
+        with structlog.contextvars.bound_contextvars(
+            event_type=events[0].event_type,
+            owner=events[0].envelope.owner,
+            event_ids=[str(e.envelope.event_id) for e in events],
+        ):
+            if not self._call(lambda: handler(events), ids, group, failed_groups, report):
+                return [False] * len(run)
+        report.handled.extend(ids)
+        report.handled_events.extend(events)
+        return [True] * len(run)
+
     def _handle(
-        self, message: dict[str, Any], failed_groups: set[str], report: BatchReport
+        self,
+        message: dict[str, Any],
+        event: DecodedEvent | PoisonMessage,
+        failed_groups: set[str],
+        report: BatchReport,
     ) -> bool:
         """Handle one message; True when it is done with and should be deleted."""
         message_id = message["MessageId"]
-        system = message.get("Attributes", {})
-        group = system.get("MessageGroupId")
+        group = message.get("Attributes", {}).get("MessageGroupId")
         if self.fifo and group in failed_groups:
             report.skipped.append(message_id)
             return False
-        try:
-            event = self._decode(message["Body"])
-            event = replace(event, receive_count=int(system.get("ApproximateReceiveCount", "1")))
-        except PoisonMessage as exc:
-            self._dead_letter(message, reason=str(exc))
-            report.dead_lettered.append(message_id)
-            if group is not None:
+        if isinstance(event, PoisonMessage):
+            # Once it is in the DLQ, the poison no longer stands in its group's way: the messages
+            # behind it go on now (a gap it leaves is the projection's to fill from the feed).
+            # Only a poison that could not be moved holds its group back.
+            if not self._dead_letter(message, reason=str(event)) and group is not None:
                 failed_groups.add(group)
+            report.dead_lettered.append(message_id)
             return False
         handler = self._handlers.get(event.event_type)
         context = {
@@ -174,24 +243,46 @@ class QueueConsumer:
                 log.warning("no handler for event type; deleting (check the filter policy)")
                 report.ignored.append(message_id)
                 return True
-            started = time.perf_counter()
-            try:
-                handler(event)
-            except Exception as exc:
-                log.error(
-                    "handler failed; message left for redelivery",
-                    error=repr(exc),
-                    receive_count=event.receive_count,
-                    exc_info=True,
-                )
-                report.failed.append(message_id)
-                if group is not None:
-                    failed_groups.add(group)
+            if not self._call(
+                lambda: handler(event),
+                [message_id],
+                group,
+                failed_groups,
+                report,
+                receive_count=event.receive_count,
+            ):
                 return False
-            report.handled.append(message_id)
-            report.handled_events.append(event)
-            log.debug("handled", ms=round((time.perf_counter() - started) * 1000, 2))
-            return True
+        report.handled.append(message_id)
+        report.handled_events.append(event)
+        return True
+
+    def _call(
+        self,
+        work: Callable[[], None],
+        ids: list[str],
+        group: str | None,
+        failed_groups: set[str],
+        report: BatchReport,
+        **fields: Any,
+    ) -> bool:
+        """Run a handler; a failure is logged, counted, and holds back the rest of its group."""
+        started = time.perf_counter()
+        try:
+            work()
+        except Exception as exc:
+            log.error(
+                "handler failed; message left for redelivery",
+                error=repr(exc),
+                messages=len(ids),
+                exc_info=True,
+                **fields,
+            )
+            report.failed.extend(ids)
+            if group is not None:
+                failed_groups.add(group)
+            return False
+        log.debug("handled", messages=len(ids), ms=round((time.perf_counter() - started) * 1000, 2))
+        return True
 
     # -- SQS calls -------------------------------------------------------------------------
 
@@ -216,7 +307,8 @@ class QueueConsumer:
                     reason=failure.get("Message"),
                 )
 
-    def _dead_letter(self, message: dict[str, Any], *, reason: str) -> None:
+    def _dead_letter(self, message: dict[str, Any], *, reason: str) -> bool:
+        """Move a poison message to the DLQ; False when it stays on the queue."""
         system = message.get("Attributes", {})
         log.error(
             "poison message: moving to the dead-letter queue",
@@ -227,10 +319,10 @@ class QueueConsumer:
         )
         if self._dlq_url is None:
             # No DLQ configured: leave it; SQS keeps it until its retention period ends.
-            return
+            return False
         attributes = dict(message.get("MessageAttributes") or {})
-        attributes["dead_letter_reason"] = {"DataType": "String", "StringValue": reason[:1000]}
-        attributes["source_queue"] = {"DataType": "String", "StringValue": self.queue_url}
+        attributes[DEAD_LETTER_REASON] = {"DataType": "String", "StringValue": reason[:1000]}
+        attributes[SOURCE_QUEUE] = {"DataType": "String", "StringValue": self.queue_url}
         send: dict[str, Any] = {
             "QueueUrl": self._dlq_url,
             "MessageBody": message["Body"],
@@ -239,8 +331,27 @@ class QueueConsumer:
         if self._dlq_url.endswith(".fifo"):
             send["MessageGroupId"] = system.get("MessageGroupId") or "poison"
             send["MessageDeduplicationId"] = message["MessageId"]
-        self._sqs.send_message(**send)
-        self._delete(message)
+        try:
+            self._sqs.send_message(**send)
+            self._delete(message)
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("could not dead-letter; it will come back", error=repr(exc))
+            return False
+        return True
+
+    def _release(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), SQS_BATCH_LIMIT):
+            chunk = messages[start : start + SQS_BATCH_LIMIT]
+            try:
+                self._sqs.change_message_visibility_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                        for i, m in enumerate(chunk)
+                    ],
+                )
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("could not release skipped messages", error=repr(exc))
 
     def extend_visibility(self, receipts: Iterable[tuple[str, str]]) -> None:
         entries = [

@@ -11,7 +11,7 @@ from typing import Any
 from taskoverflow_events import logs
 from taskoverflow_events.aws import AwsSettings, find_queue_url, find_topic_arn
 from taskoverflow_events.codec import DecodedEvent
-from taskoverflow_events.consumer import Handler, QueueConsumer
+from taskoverflow_events.consumer import BatchHandler, Handler, QueueConsumer
 from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.startup import retry_until
@@ -56,6 +56,7 @@ def consumer_for(
     *,
     wait_seconds: int,
     after_batch: Callable[[list[DecodedEvent]], None] | None = None,
+    batch_handlers: Mapping[str, BatchHandler] | None = None,
 ) -> QueueConsumer:
     """A consumer of `queue` (name without the environment prefix)."""
     sqs = aws.client("sqs")
@@ -67,6 +68,7 @@ def consumer_for(
         wait_time_seconds=wait_seconds,
         liveness=Liveness.from_env(),
         after_batch=after_batch,
+        batch_handlers=batch_handlers,
     )
 
 

@@ -54,9 +54,15 @@ class Publisher:
 
     def publish(self, envelope: Envelope) -> None:
         """Publish one envelope or raise: for producers that act on a message they just handled."""
-        outcome = self.publish_messages([OutgoingMessage.from_envelope(envelope)])
+        self.publish_all([envelope])
+
+    def publish_all(self, envelopes: Sequence[Envelope]) -> None:
+        """Publish every envelope (in PublishBatch calls) or raise if SNS refused any: a run of
+        handled messages is then redelivered whole, and republishing is harmless downstream."""
+        outcome = self.publish_messages([OutgoingMessage.from_envelope(e) for e in envelopes])
         if outcome.failed:
-            raise RuntimeError(f"SNS refused {envelope.event_type}: {outcome.failed}")
+            types = sorted({e.event_type for e in envelopes})
+            raise RuntimeError(f"SNS refused {', '.join(types)}: {outcome.failed}")
 
     def publish_messages(self, messages: Sequence[OutgoingMessage]) -> PublishOutcome:
         """Publish in PublishBatch calls of up to ten; an entry-level failure fails only that entry.

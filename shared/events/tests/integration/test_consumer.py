@@ -128,6 +128,63 @@ def test_poison_goes_to_the_dead_letter_queue_with_its_reason_and_good_messages_
     assert "not an event envelope" in poison_lines[0]["reason"]
 
 
+def test_on_fifo_a_dead_lettered_poison_does_not_hold_back_its_group(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=True)
+    send(aws, url, "this is not json", group="alice")
+    send(aws, url, event_body("alice"), group="alice")
+    handled: list[str] = []
+    report = consumer(aws, url, lambda e: handled.append(e.envelope.owner)).run_once()
+    assert len(report.dead_lettered) == 1
+    assert handled == ["alice"], "the message behind the poison is handled in the same batch"
+    assert count(aws, url) == 0
+
+
+def test_a_batch_handler_gets_each_groups_consecutive_events_together(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=True)
+    for owner in ("alice", "alice", "bob", "alice", "alice", "alice"):
+        send(aws, url, event_body(owner), group=owner)
+    runs: list[list[str]] = []
+    batch = QueueConsumer(
+        aws.settings.client("sqs"),
+        url,
+        {"CalendarGenerationStarted": lambda e: runs.append([e.envelope.owner])},
+        wait_time_seconds=1,
+        batch_handlers={
+            "CalendarGenerationStarted": lambda es: runs.append([e.envelope.owner for e in es])
+        },
+    )
+    handled = 0
+    for _ in range(5):
+        handled += len(batch.run_once().handled)
+        if handled == 6:
+            break
+    assert handled == 6
+    assert sorted(owner for run in runs for owner in run) == ["alice"] * 5 + ["bob"]
+    assert max(len(run) for run in runs) > 1, "a group's consecutive events went together"
+    assert all(len(set(run)) == 1 for run in runs), "a run never mixes groups"
+    assert count(aws, url) == 0
+
+
+def test_a_failing_batch_handler_leaves_the_whole_run_for_redelivery(aws: AwsWorld) -> None:
+    url = make_queue(aws, fifo=True)
+    for _ in range(3):
+        send(aws, url, event_body("alice"), group="alice")
+
+    def fail(_events: list[DecodedEvent]) -> None:
+        raise RuntimeError("the database is away")
+
+    report = QueueConsumer(
+        aws.settings.client("sqs"),
+        url,
+        {"CalendarGenerationStarted": lambda e: None},
+        wait_time_seconds=1,
+        batch_handlers={"CalendarGenerationStarted": fail},
+    ).run_once()
+    assert report.handled == []
+    assert len(report.failed) + len(report.skipped) == 3
+    assert count(aws, url) == 3, "nothing deleted"
+
+
 def test_on_fifo_a_failure_holds_back_the_rest_of_its_group_only(aws: AwsWorld) -> None:
     url = make_queue(aws, fifo=True)
     send(aws, url, event_body("alice"), group="alice")

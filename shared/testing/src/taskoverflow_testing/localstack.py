@@ -33,6 +33,11 @@ class LocalStack:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log_path(self) -> Path:
+        """One INFO line per API call ("AWS sqs.ReceiveMessage => 200"), so calls can be counted."""
+        return self._root / "localstack.log"
+
     def start(self, timeout: float = 90) -> LocalStack:
         self._root.mkdir(parents=True, exist_ok=True)
         env = {
@@ -48,7 +53,7 @@ class LocalStack:
             "OVERRIDE_IN_DOCKER": "0",
             "FILESYSTEM_ROOT": str(self._root),
         }
-        log = open(self._root / "localstack.log", "ab")  # noqa: SIM115 - the child keeps it
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         self._process = subprocess.Popen(
             [str(self._python), "-m", "localstack.runtime.main"],
             env=env,

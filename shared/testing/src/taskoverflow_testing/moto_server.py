@@ -21,6 +21,11 @@ class MotoServer:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log_path(self) -> Path | None:
+        """werkzeug's access log: one line per API call, when a path was given."""
+        return self._log_path
+
     def start(self) -> MotoServer:
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
