@@ -8,7 +8,7 @@ from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.process import consumer_for, publisher_for
 from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
-from todo_api.consumer.handlers import handlers
+from todo_api.consumer.handlers import batch_handlers, handlers
 from todo_api.relay.relay import Relay
 
 
@@ -30,4 +30,5 @@ def build_consumer(settings: Settings) -> QueueConsumer:
         settings.calendar_queue,
         handlers(export),
         wait_seconds=settings.consumer_wait_seconds,
+        batch_handlers=batch_handlers(export),
     )

@@ -70,8 +70,18 @@ class CalendarExport:
 
     def apply_once(self, event_id: uuid.UUID, effect: Callable[[Connection], None]) -> bool:
         """Run `effect` unless this event was handled before, in one transaction with the claim."""
+        return self.apply_each_once([(event_id, effect)])[0]
+
+    def apply_each_once(
+        self, effects: list[tuple[uuid.UUID, Callable[[Connection], None]]]
+    ) -> list[bool]:
+        """`apply_once` for several events in one transaction: all of them, or (on an error)
+        none, so a redelivery of the run finds every one still to do."""
+        applied = []
         with self.engine.begin() as conn:
-            if not claim_event(conn, handled_events, event_id):
-                return False
-            effect(conn)
-            return True
+            for event_id, effect in effects:
+                claimed = claim_event(conn, handled_events, event_id)
+                if claimed:
+                    effect(conn)
+                applied.append(claimed)
+        return applied

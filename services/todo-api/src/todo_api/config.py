@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from taskoverflow_events.callback_urls import IpNetwork, parse_networks
 from taskoverflow_events.process import ProcessSettings, common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/todo-api.db"
+AUTH_MODES = ("none", "token")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,11 @@ class Settings(ProcessSettings):
     calendar_bucket: str = "taskoverflow-calendars"
     public_url: str | None = None
     default_owner: str = "default"
+    # none: one implicit owner (the classic contract); token: a bearer token per owner.
+    auth_mode: str = "none"
+    # What other services (the ical-worker) present to read any owner's event feed.
+    service_token: str | None = field(default=None, repr=False)
+    callback_allowed_networks: tuple[IpNetwork, ...] = ()
     port: int = 6400
     relay_batch_size: int = 100
     relay_idle_seconds: float = 0.05
@@ -39,8 +46,17 @@ class Settings(ProcessSettings):
             calendar_bucket=env.get("CALENDAR_BUCKET", "taskoverflow-calendars"),
             public_url=env.get("PUBLIC_URL") or None,
             default_owner=env.get("DEFAULT_OWNER", "default"),
+            auth_mode=env.get("AUTH_MODE", "none"),
+            service_token=env.get("SERVICE_TOKEN") or None,
+            callback_allowed_networks=parse_networks(env.get("CALLBACK_ALLOWED_NETWORKS")),
             port=int(env.get("PORT", "6400")),
             relay_batch_size=int(env.get("RELAY_BATCH_SIZE", "100")),
             relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "0.05")),
             relay_max_backoff_seconds=float(env.get("RELAY_MAX_BACKOFF_SECONDS", "5")),
         )
+
+    def __post_init__(self) -> None:
+        if self.auth_mode not in AUTH_MODES:
+            raise ValueError(
+                f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {self.auth_mode!r}"
+            )

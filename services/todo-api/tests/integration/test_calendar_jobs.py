@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from taskoverflow_events import decode
 from taskoverflow_testing.contracts import sample
@@ -16,7 +17,7 @@ from todo_api.api import create_app
 from todo_api.application import TodoApplication
 from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
-from todo_api.consumer.handlers import handlers
+from todo_api.consumer.handlers import batch_handlers, handlers
 
 ICAL = "/api/v1/todos/ical"
 
@@ -197,3 +198,25 @@ def test_the_live_feed_is_served_from_s3_with_validators(
     cached = client.get("/api/v1/calendar.ics", headers={"If-None-Match": etag})
     assert cached.status_code == 304
     assert cached.data == b""
+
+
+def test_a_run_of_job_events_applies_each_once_in_one_transaction(
+    client: FlaskClient, export: CalendarExport
+) -> None:
+    job_ids = [request_job(client) for _ in range(3)]
+    started = [decode(json.dumps(sample("CalendarGenerationStarted", job_id=j))) for j in job_ids]
+    ready = [
+        decode(
+            json.dumps(sample("CalendarReady", job_id=j, outcome="success", bucket="b", key="k"))
+        )
+        for j in job_ids
+    ]
+    run = batch_handlers(export)
+    run["CalendarGenerationStarted"](started)
+    run["CalendarReady"](ready[:2])
+    assert [status(client, j)["task_status"] for j in job_ids] == ["SUCCESS", "SUCCESS", "STARTED"]
+    run["CalendarReady"](ready)  # two already handled, one new
+    run["CalendarGenerationStarted"](started)  # all handled: nothing moves back
+    assert [status(client, j)["task_status"] for j in job_ids] == ["SUCCESS"] * 3
+    with export.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM handled_events")).scalar_one() == 6

@@ -88,6 +88,59 @@ def test_each_write_arrives_once_in_order_valid_and_routable(
         assert event_store.unpublished_count(conn) == 0
 
 
+@pytest.fixture
+def notified_relay(pg_engine: Engine, aws: AwsWorld) -> Iterator[TodoApplication]:
+    """A running relay whose polling and safety re-read are a minute away, so within a test only
+    a NOTIFY can wake it; yields the application to write through."""
+    relay = Relay(
+        pg_engine,
+        Publisher(aws.settings.client("sns"), aws.topic_arn(TOPIC)),
+        idle_seconds=60,
+        listen_seconds=60,
+    )
+    app = TodoApplication(pg_engine)
+    thread = threading.Thread(target=relay.run, daemon=True)
+    thread.start()
+    time.sleep(1.0)  # past its first passes: it is now waiting on the outbox channel
+    yield app
+    relay.stop()
+    # A stop is noticed when the wait ends (a second, by default); here a write ends it.
+    app.create("default", CreateTodo(title="and stop"))
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_an_idle_relay_is_woken_by_the_commit_not_by_its_timeout(
+    notified_relay: TodoApplication, worker_tap: TopicTap
+) -> None:
+    started = time.monotonic()
+    notified_relay.create("default", CreateTodo(title="wake up"))
+    [arrived] = bodies(worker_tap.read(1, timeout=20))
+    # Polling or the safety re-read would take a minute; only the NOTIFY is this quick.
+    assert time.monotonic() - started < 15
+    assert arrived["data"]["todo"]["title"] == "wake up"
+
+
+def test_a_write_committed_during_a_pass_is_published_without_waiting_out_the_rest(
+    notified_relay: TodoApplication, pg_engine: Engine, worker_tap: TopicTap
+) -> None:
+    notified_relay.create("default", CreateTodo(title="first"))
+    with pg_engine.connect() as holder:
+        # Hold the first event's row: the relay publishes it, then waits here to mark it.
+        holder.execute(select(events.c.event_id).with_for_update())
+        [first] = bodies(worker_tap.read(1, timeout=20))
+        notified_relay.create("default", CreateTodo(title="second"))  # commits mid-pass
+        holder.rollback()
+    started = time.monotonic()
+    [second] = bodies(worker_tap.read(1, timeout=20))
+    # The safety re-read is a minute away: only the second write's NOTIFY is this quick.
+    assert time.monotonic() - started < 15
+    assert [first["data"]["todo"]["title"], second["data"]["todo"]["title"]] == [
+        "first",
+        "second",
+    ]
+
+
 def test_writes_succeed_while_aws_is_down_and_every_event_arrives_once_in_order_after(
     client: FlaskClient,
     pg_engine: Engine,

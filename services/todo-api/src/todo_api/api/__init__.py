@@ -8,12 +8,16 @@ from pathlib import Path
 
 import structlog
 from flask import Flask, Response, g, jsonify, request
+from swagger_ui import api_doc
 
 from taskoverflow_events.persistence import make_engine
-from todo_api.api import calendar_feed, calendar_jobs, errors, events_feed, todos
+from todo_api.api import calendar_feed, calendar_jobs, errors, events_feed, openapi, todos
+from todo_api.api.auth import authenticate
+from todo_api.api.requests import parse_query
 from todo_api.application import TodoApplication
 from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
+from todo_api.store.notifications import JobWatch
 
 API_PREFIX = "/api/v1"
 # A caller's X-Request-ID becomes every event's correlation_id (a 100-character column): one
@@ -32,20 +36,24 @@ def create_app(
     )
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.url_map.converters["todo_id"] = todos.TodoIdConverter
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
     app.extensions["todo_application"] = application
     app.extensions["calendar_export"] = CalendarExport(application.engine)
+    app.extensions["job_watch"] = JobWatch(application.engine)
     app.extensions["s3"] = settings.aws.client("s3")
 
     @app.before_request
     def _bind_request() -> None:
         structlog.contextvars.clear_contextvars()
         g.correlation_id = _request_id(request.headers.get("X-Request-ID"))
-        g.owner = settings.default_owner
-        structlog.contextvars.bind_contextvars(
-            correlation_id=g.correlation_id, owner=g.owner, path=request.path
-        )
+        structlog.contextvars.bind_contextvars(correlation_id=g.correlation_id, path=request.path)
+        authenticate(settings, application.engine)
+        structlog.contextvars.bind_contextvars(owner=g.owner)
+        # API operations refuse query parameters they do not list; pages and assets ignore them.
+        query_model = openapi.QUERIES.get(request.endpoint or "")
+        g.query = parse_query(query_model, request.args) if query_model else None
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:
@@ -62,6 +70,16 @@ def create_app(
     def index() -> Response:
         return app.send_static_file("index.html")
 
+    @app.get(f"{API_PREFIX}/openapi.json", endpoint="openapi")
+    def openapi_document() -> Response:
+        return jsonify(openapi.document())
+
+    api_doc(
+        app,
+        config=openapi.document(),
+        url_prefix=f"{API_PREFIX}/docs",
+        title="TaskOverflow API",
+    )
     app.register_blueprint(todos.bp, url_prefix=API_PREFIX)
     app.register_blueprint(events_feed.bp, url_prefix=API_PREFIX)
     app.register_blueprint(calendar_jobs.bp, url_prefix=API_PREFIX)

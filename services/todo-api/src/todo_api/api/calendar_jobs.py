@@ -4,6 +4,7 @@ claim check in S3 that this endpoint streams back."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,10 +19,12 @@ from flask import (
     url_for,
 )
 
-from todo_api.api.requests import CalendarRequestBody, RequestInvalid
+from taskoverflow_events.callback_urls import CallbackRefused, check_callback_url
+from todo_api.api.requests import CalendarRequestBody, JobStatusQuery, RequestInvalid
 from todo_api.api.serialization import stamp
 from todo_api.calendar_export import CalendarExport, JobNotFound
 from todo_api.store import jobs
+from todo_api.store.notifications import JobWatch
 
 bp = Blueprint("calendar_jobs", __name__)
 
@@ -41,6 +44,12 @@ def request_calendar() -> tuple[Response, int]:
             raise RequestInvalid("the request body, when sent, must be a JSON object")
         body = parsed
     options = CalendarRequestBody.model_validate(body)
+    if options.callback_url is not None:
+        settings = current_app.extensions["settings"]
+        try:
+            check_callback_url(options.callback_url, settings.callback_allowed_networks)
+        except CallbackRefused as exc:
+            raise RequestInvalid(f"callback_url: {exc}") from None
     job_id = export().request(
         g.owner, include_completed=options.include_completed, callback_url=options.callback_url
     )
@@ -51,7 +60,8 @@ def request_calendar() -> tuple[Response, int]:
 
 @bp.get("/todos/ical/<task_id>/status")
 def job_status(task_id: str) -> Response:
-    job = _job(task_id)
+    query: JobStatusQuery = g.query
+    job = _job_when_finished(task_id, query.wait) if query.wait else _job(task_id)
     steps = [(jobs.PENDING, job.requested_at), (jobs.STARTED, job.started_at)]
     if job.finished_at:
         steps.append((job.status, job.finished_at))
@@ -121,6 +131,21 @@ def _job(task_id: str) -> jobs.CalendarJob:
         return export().job(g.owner, task_id)
     except JobNotFound as exc:
         raise JobNotReady(str(exc)) from None
+
+
+def _job_when_finished(task_id: str, wait: float) -> jobs.CalendarJob:
+    """The job once it has finished, or as it is after `wait` seconds: one request where a
+    polling client would make dozens, each costing the server as much as this whole wait."""
+    watch: JobWatch = current_app.extensions["job_watch"]
+    deadline = time.monotonic() + wait
+    with watch.watching(task_id) as changed:
+        while True:
+            job = _job(task_id)
+            remaining = deadline - time.monotonic()
+            if job.status in jobs.FINISHED or remaining <= 0:
+                return job
+            changed.wait(min(remaining, watch.recheck_seconds))
+            changed.clear()
 
 
 def _external(endpoint: str, task_id: str) -> str:

@@ -7,8 +7,10 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from todo_api.api.auth import Forbidden, Unauthorized
 from todo_api.api.calendar_jobs import JobNotReady
 from todo_api.api.requests import RequestInvalid, describe
 from todo_api.domain.errors import TodoNotFound, VersionMismatch
@@ -29,6 +31,16 @@ def register(app: Flask) -> None:
     def _validation(exc: ValidationError) -> tuple[Response, int]:
         return error(400, describe(exc))
 
+    @app.errorhandler(Unauthorized)
+    def _unauthorized(exc: Unauthorized) -> tuple[Response, int]:
+        response, status = error(401, str(exc))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="taskoverflow"'
+        return response, status
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(exc: Forbidden) -> tuple[Response, int]:
+        return error(403, str(exc))
+
     @app.errorhandler(TodoNotFound)
     def _not_found(exc: TodoNotFound) -> tuple[Response, int]:
         return error(404, str(exc))
@@ -46,6 +58,14 @@ def register(app: Flask) -> None:
     def _storage(exc: Exception) -> tuple[Response, int]:
         log.warning("calendar storage unavailable", error=repr(exc))
         return error(503, "calendar storage is unavailable; try again shortly")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database(exc: Exception) -> tuple[Response, int]:
+        # The connection went away (a restart, a failover) or the database refused for now:
+        # nothing was committed, and the caller can safely try again.
+        log.warning("database unavailable", error=repr(exc))
+        return error(503, "the database is unavailable; nothing was changed, try again shortly")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response, int]:

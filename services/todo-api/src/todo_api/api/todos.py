@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.routing import IntegerConverter
 
-from todo_api.api.requests import RequestInvalid, TodoCreate, TodoUpdate
+from todo_api.api.requests import RequestInvalid, TodoCreate, TodoListQuery, TodoUpdate
 from todo_api.api.serialization import etag_for, todo_json
 from todo_api.application import TodoApplication
 from todo_api.domain.commands import CreateTodo, DeleteTodo, UpdateTodo
@@ -14,6 +15,18 @@ from todo_api.domain.errors import VersionMismatch
 from todo_api.domain.todo import Todo
 
 bp = Blueprint("todos", __name__)
+LARGEST_ID = 2**31 - 1
+
+
+class TodoIdConverter(IntegerConverter):
+    """An id beyond the store's 32-bit column becomes 0, which no todo has: a plain 404.
+
+    (A range-checking converter would make werkzeug answer PUT and DELETE with 405.)
+    """
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if 0 < number <= LARGEST_ID else 0
 
 
 def app_service() -> TodoApplication:
@@ -22,9 +35,8 @@ def app_service() -> TodoApplication:
 
 @bp.get("/todos")
 def list_todos() -> Response:
-    completed = _bool_param("completed")
-    window = _int_param("window", minimum=0)
-    todos = app_service().list(g.owner, completed=completed, window_days=window)
+    query: TodoListQuery = g.query
+    todos = app_service().list(g.owner, completed=query.completed, window_days=query.window)
     return jsonify([todo_json(t) for t in todos])
 
 
@@ -40,12 +52,12 @@ def create_todo() -> tuple[Response, int]:
     return _with_etag(todo), 201
 
 
-@bp.get("/todos/<int:todo_id>")
+@bp.get("/todos/<todo_id:todo_id>")
 def get_todo(todo_id: int) -> Response:
     return _with_etag(app_service().get(g.owner, todo_id))
 
 
-@bp.put("/todos/<int:todo_id>")
+@bp.put("/todos/<todo_id:todo_id>")
 def update_todo(todo_id: int) -> Response:
     fields = TodoUpdate.model_validate(_json_object())
     if fields.id is not None and fields.id != todo_id:
@@ -55,14 +67,14 @@ def update_todo(todo_id: int) -> Response:
     return _with_etag(todo)
 
 
-@bp.delete("/todos/<int:todo_id>")
+@bp.delete("/todos/<todo_id:todo_id>")
 def delete_todo(todo_id: int) -> Response:
     command = DeleteTodo(todo_id, expected_version=_expected_version(todo_id))
     deleted = app_service().delete(g.owner, command, correlation_id=g.correlation_id)
     return jsonify(todo_json(deleted))
 
 
-@bp.get("/todos/<int:todo_id>/events")
+@bp.get("/todos/<todo_id:todo_id>/events")
 def todo_history(todo_id: int) -> Response:
     bodies = app_service().history(g.owner, todo_id)
     return Response('{"events":[' + ",".join(bodies) + "]}", mimetype="application/json")
@@ -94,29 +106,3 @@ def _expected_version(todo_id: int) -> int | None:
         return current.version
     # Any other tag is stale: make the domain refuse it with the current version in the message.
     raise VersionMismatch(todo_id, expected=None, actual=current.version)
-
-
-def _bool_param(name: str) -> bool | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    lowered = raw.strip().lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise RequestInvalid(f"{name}: must be true or false, not {raw!r}")
-
-
-def _int_param(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise RequestInvalid(f"{name}: must be a whole number, not {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise RequestInvalid(f"{name}: must be {bounds}")
-    return value

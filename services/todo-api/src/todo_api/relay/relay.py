@@ -16,9 +16,11 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from taskoverflow_events.healthcheck import Liveness
+from taskoverflow_events.persistence import is_postgres
 from taskoverflow_events.publisher import SNS_BATCH_LIMIT, OutgoingMessage, Publisher
 from todo_api.relay.leadership import Leadership
 from todo_api.store import event_store
+from todo_api.store.notifications import OUTBOX_CHANNEL, ChannelListener
 
 log = structlog.get_logger("todo_api.relay")
 
@@ -38,6 +40,7 @@ class Relay:
         batch_size: int = 100,
         idle_seconds: float = 0.05,
         max_backoff_seconds: float = 5.0,
+        listen_seconds: float = 1.0,
         liveness: Liveness | None = None,
     ) -> None:
         self._liveness = liveness or Liveness(None)
@@ -48,6 +51,10 @@ class Relay:
         self._max_backoff = max_backoff_seconds
         self._leadership = Leadership(engine)
         self._stop = threading.Event()
+        # On PostgreSQL a commit that appends events wakes the relay (migration 0004), so it
+        # neither polls an idle outbox nor lets a new event wait out a polling interval.
+        self._wakeup = ChannelListener(engine, OUTBOX_CHANNEL) if is_postgres(engine) else None
+        self._listen = listen_seconds
 
     def publish_pending(self) -> RelayPass:
         """One pass over the outbox. Raises if SNS or the database is unreachable."""
@@ -114,14 +121,29 @@ class Relay:
                     was_leader = True
                 result = self.publish_pending()
                 backoff = self._idle
-                if result.published == 0 or result.failed:
-                    self._stop.wait(self._idle)
+                if result.failed:
+                    self._stop.wait(self._idle)  # SNS refused some: retry them soon
+                elif result.published < self._batch_size:
+                    # The outbox was drained as of this pass's read. Whatever commits after
+                    # that read has notified the channel, so the rest ends at once for it;
+                    # another pass now would only find the outbox empty.
+                    self._rest()
             except Exception as exc:  # noqa: BLE001 - an outage must only delay events
                 log.warning("relay pass failed; backing off", error=repr(exc), backoff_s=backoff)
                 self._stop.wait(backoff)
                 backoff = min(self._max_backoff, backoff * 2 if backoff else 0.1)
         self._leadership.release()
+        if self._wakeup is not None:
+            self._wakeup.close()
         log.info("relay stopped")
+
+    def _rest(self) -> None:
+        """Until there may be something to publish: a notification, or a polling interval."""
+        if self._wakeup is None:
+            self._stop.wait(self._idle)
+        else:
+            # The timeout is only a safety net (and how soon a stop is noticed).
+            self._wakeup.wait(self._listen)
 
     def stop(self) -> None:
         self._stop.set()

@@ -4,12 +4,33 @@ const $ = (selector, root = document) => root.querySelector(selector);
 
 class ApiError extends Error {}
 
+// With AUTH_MODE=token the API answers 401 until the page sends a bearer token; the token the
+// person pastes in is kept in this browser's localStorage and nowhere else.
+const TOKEN_KEY = "taskoverflow-token";
+const token = () => localStorage.getItem(TOKEN_KEY);
+
+function authHeaders() {
+  return token() ? { Authorization: `Bearer ${token()}` } : {};
+}
+
+function askForToken() {
+  localStorage.removeItem(TOKEN_KEY);
+  $("#token-form").hidden = false;
+  $("#token-input").focus();
+}
+
 async function api(path, { method = "GET", body } = {}) {
+  const headers = authHeaders();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(API + path, {
     method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  if (response.status === 401) {
+    askForToken();
+    throw new ApiError("Sign in with your API token to continue.");
+  }
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try { message = (await response.json()).error || message; } catch { /* not JSON */ }
@@ -121,7 +142,8 @@ $("#filter-form").addEventListener("submit", (event) => {
   refresh().catch(showError);
 });
 
-// Export: queue the job, then follow its status timeline until it finishes.
+// Export: queue the job, then wait on its status (a long-poll the server answers as soon as the
+// job finishes) and show its timeline.
 $("#export-button").addEventListener("click", async () => {
   const button = $("#export-button");
   const progress = $("#export-progress");
@@ -138,7 +160,7 @@ $("#export-button").addEventListener("click", async () => {
     const deadline = Date.now() + 60000;
     let status;
     do {
-      status = await api(taskPath);
+      status = await api(`${taskPath}?wait=10`);
       progress.replaceChildren(...status.timeline.map((step) => {
         const li = document.createElement("li");
         li.className = step.status;
@@ -146,10 +168,9 @@ $("#export-button").addEventListener("click", async () => {
         return li;
       }));
       if (status.task_status === "SUCCESS" || status.task_status === "FAILURE") break;
-      await new Promise((resolve) => setTimeout(resolve, 150));
     } while (Date.now() < deadline);
     if (status.task_status === "SUCCESS") {
-      download.href = new URL(status.result_url).pathname;
+      download.href = await downloadable(new URL(status.result_url).pathname);
       download.hidden = false;
       say("Your calendar is ready.");
       download.focus();
@@ -163,6 +184,23 @@ $("#export-button").addEventListener("click", async () => {
   } finally {
     button.disabled = false;
   }
+});
+
+// A link cannot carry a bearer token: with one, fetch the calendar and link to the bytes.
+async function downloadable(path) {
+  if (!token()) return path;
+  const response = await fetch(path, { headers: authHeaders() });
+  if (!response.ok) throw new ApiError(`The calendar could not be fetched (${response.status})`);
+  return URL.createObjectURL(await response.blob());
+}
+
+$("#token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  localStorage.setItem(TOKEN_KEY, $("#token-input").value.trim());
+  $("#token-input").value = "";
+  $("#token-form").hidden = true;
+  say("Signed in.");
+  refresh().catch(showError);
 });
 
 $("#subscribe-link").href = `webcal://${location.host}${API}/calendar.ics`;

@@ -102,5 +102,16 @@ calendar_jobs = Table(
     Index("ix_calendar_jobs_owner", "owner", "requested_at"),
 )
 
+# Who may use the API when AUTH_MODE=token. Only SHA-256 digests of the tokens are kept: the tokens
+# are 256 random bits, so a plain digest cannot be reversed and lets a lookup use the index.
+owners = Table(
+    "owners",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("feed_token_sha256", String(64), nullable=True, unique=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
 # Events the consumer process has applied, claimed in the same transaction as the job update.
 handled_events = handled_events_table(metadata)

@@ -1,0 +1,1 @@
+"""Operator commands run beside the service: owners and their tokens."""
