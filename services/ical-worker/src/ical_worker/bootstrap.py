@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+
 from sqlalchemy import Engine
 
 from ical_worker.config import Settings
@@ -9,7 +11,8 @@ from ical_worker.feed import FeedClient
 from ical_worker.projection import Projection
 from ical_worker.storage import CalendarStore
 from ical_worker.store.tables import create_schema
-from ical_worker.worker.calendar_worker import CalendarWorker, handlers
+from ical_worker.worker.calendar_worker import CalendarWorker, batch_handlers, handlers
+from ical_worker.worker.feed_refresher import FeedRefresher
 from taskoverflow_events.consumer import QueueConsumer
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.process import consumer_for, publisher_for
@@ -18,22 +21,33 @@ from taskoverflow_events.process import consumer_for, publisher_for
 def build_projection(settings: Settings) -> tuple[Engine, Projection]:
     engine = make_engine(settings.database_url, password=settings.database_password)
     create_schema(engine)
-    return engine, Projection(FeedClient(settings.todo_api_url))
+    return engine, Projection(FeedClient(settings.todo_api_url, token=settings.todo_api_token))
 
 
 def build_consumer(settings: Settings) -> QueueConsumer:
     engine, projection = build_projection(settings)
+    feeds = None
+    if settings.feed_refresh_seconds > 0:
+        # Late-bound: the refresher calls the worker built just below.
+        feeds = FeedRefresher(
+            lambda owner: worker.refresh_feed(owner), interval=settings.feed_refresh_seconds
+        )
     worker = CalendarWorker(
         engine,
         projection,
         CalendarStore(settings.aws.client("s3"), settings.aws.name_prefix + settings.bucket),
         publisher_for(settings.aws, settings.calendar_topic),
         give_up_after_receives=settings.give_up_after_receives,
+        feeds=feeds,
     )
+    if feeds is not None:
+        feeds.start()
+        atexit.register(feeds.stop)  # runs once the consumer has stopped: writes what is marked
     return consumer_for(
         settings.aws,
         settings.queue,
         handlers(worker),
         wait_seconds=settings.consumer_wait_seconds,
         after_batch=worker.refresh_feeds,
+        batch_handlers=batch_handlers(worker),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from taskoverflow_events.process import ProcessSettings, common_settings
 
@@ -18,7 +18,11 @@ class Settings(ProcessSettings):
     calendar_topic: str = "calendar-events"
     bucket: str = "taskoverflow-calendars"
     todo_api_url: str = "http://127.0.0.1:6400"
+    # todo-api's SERVICE_TOKEN: lets the worker read any owner's event feed under AUTH_MODE=token.
+    todo_api_token: str | None = field(default=None, repr=False)
     give_up_after_receives: int = 4
+    # At most one rewrite of an owner's live feed per this many seconds; 0 rewrites per batch.
+    feed_refresh_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -30,5 +34,7 @@ class Settings(ProcessSettings):
             calendar_topic=env.get("CALENDAR_EVENTS_TOPIC", "calendar-events"),
             bucket=env.get("CALENDAR_BUCKET", "taskoverflow-calendars"),
             todo_api_url=env.get("TODO_API_URL", "http://127.0.0.1:6400"),
+            todo_api_token=env.get("TODO_API_TOKEN") or None,
             give_up_after_receives=int(env.get("GIVE_UP_AFTER_RECEIVES", "4")),
+            feed_refresh_seconds=float(env.get("FEED_REFRESH_SECONDS", "1")),
         )

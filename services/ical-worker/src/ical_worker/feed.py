@@ -17,9 +17,11 @@ class FeedUnavailable(RuntimeError):
 
 
 class FeedClient:
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self._url = base_url.rstrip("/") + "/api/v1/events"
         self._session = requests.Session()
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
         self._timeout = timeout
 
     def events(self, owner: str, *, after: int, until: int | None = None) -> Iterator[DecodedEvent]:
@@ -27,7 +29,9 @@ class FeedClient:
         while until is None or after < until:
             try:
                 response = self._session.get(
-                    self._url, params={"after": after, "limit": PAGE}, timeout=self._timeout
+                    self._url,
+                    params={"owner": owner, "after": after, "limit": PAGE},
+                    timeout=self._timeout,
                 )
                 response.raise_for_status()
             except requests.RequestException as exc:

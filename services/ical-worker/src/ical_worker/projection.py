@@ -20,6 +20,8 @@ from taskoverflow_events import DecodedEvent
 from taskoverflow_events.persistence import dialect_insert
 from taskoverflow_events.schemas.todo_changed import TodoChangedV1
 
+# Todos folded before a catch-up writes to the database.
+CATCH_UP_PAGE = 1000
 APPLIED, DUPLICATE = "applied", "duplicate"
 
 
@@ -62,11 +64,48 @@ class Projection:
         self._set_applied(conn, owner, sequence)
         return APPLIED
 
+    def advance_many(self, conn: Connection, events: list[DecodedEvent]) -> list[DecodedEvent]:
+        """Apply events of one owner's stream at once: one lock, and one delete and one insert
+        for each stretch without a gap. Like `advance`, a duplicate is skipped and a gap is
+        filled from the feed first, so a run need not be contiguous (after a redelivery, moto
+        has been seen to split one group's messages between two consumers). Returns the events
+        that were new."""
+        owner = events[0].envelope.owner
+        applied = self.lock(conn, owner)
+        fresh: list[DecodedEvent] = []
+        latest: dict[int, TodoChangedV1] = {}
+        for event in events:
+            sequence = event.envelope.sequence or 0
+            if sequence <= applied:
+                continue
+            if sequence > applied + 1:
+                _apply_folded(conn, owner, latest)
+                latest = {}
+                applied = self.catch_up(conn, owner, applied, until=sequence - 1)
+            if isinstance(event.payload, TodoChangedV1):
+                latest[event.payload.todo.id] = event.payload
+            applied = sequence
+            fresh.append(event)
+        _apply_folded(conn, owner, latest)
+        self._set_applied(conn, owner, applied)
+        return fresh
+
     def catch_up(self, conn: Connection, owner: str, applied: int, *, until: int | None) -> int:
-        """Apply the feed's events after `applied`, up to and including `until` (or its end)."""
+        """Apply the feed's events after `applied`, up to and including `until` (or its end).
+
+        Folded a page at a time: only each todo's last state in the page is rendered, and the
+        page is written with one delete and one multi-row insert. A rebuild spends its time
+        rendering, not on a round trip per event.
+        """
+        latest: dict[int, TodoChangedV1] = {}
         for event in self._feed.events(owner, after=applied, until=until):
-            apply_change(conn, event)
+            if isinstance(event.payload, TodoChangedV1):
+                latest[event.payload.todo.id] = event.payload
             applied = event.envelope.sequence or applied
+            if len(latest) >= CATCH_UP_PAGE:
+                _apply_folded(conn, owner, latest)
+                latest = {}
+        _apply_folded(conn, owner, latest)
         if until is not None and applied < until:
             raise FeedUnavailable(f"{owner}'s feed ends at {applied}; sequence {until} is needed")
         self._set_applied(conn, owner, applied)
@@ -118,6 +157,28 @@ def apply_change(conn: Connection, event: DecodedEvent) -> None:
                 deadline_at=row.deadline_at,
                 body=row.body,
             )
+        )
+
+
+def _apply_folded(conn: Connection, owner: str, latest: dict[int, TodoChangedV1]) -> None:
+    """Each todo's last state, written over whatever the projection held for it."""
+    if not latest:
+        return
+    conn.execute(delete(vevents).where(vevents.c.owner == owner, vevents.c.todo_id.in_(latest)))
+    rows = [row for row in (_row(owner, payload) for payload in latest.values()) if row]
+    if rows:
+        conn.execute(
+            vevents.insert(),
+            [
+                {
+                    "owner": owner,
+                    "todo_id": r.todo_id,
+                    "completed": r.completed,
+                    "deadline_at": r.deadline_at,
+                    "body": r.body,
+                }
+                for r in rows
+            ],
         )
 
 

@@ -1,5 +1,6 @@
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from ical_worker.feed import FeedClient
@@ -60,13 +61,19 @@ def worker_engine(postgres_database: Callable[[], str]) -> Iterator[Engine]:
 def make_worker(
     worker_engine: Engine, aws: AwsWorld, todo_api: TodoApi
 ) -> Callable[..., CalendarWorker]:
-    def make(feed_url: str | None = None, give_up_after_receives: int = 4) -> CalendarWorker:
+    def make(
+        feed_url: str | None = None,
+        give_up_after_receives: int = 4,
+        publisher: Publisher | None = None,
+        **options: Any,
+    ) -> CalendarWorker:
         return CalendarWorker(
             worker_engine,
             Projection(FeedClient(feed_url or todo_api.url, timeout=2)),
             CalendarStore(aws.settings.client("s3"), aws.topology.bucket),
-            Publisher(aws.settings.client("sns"), aws.topic_arn("calendar-events")),
+            publisher or Publisher(aws.settings.client("sns"), aws.topic_arn("calendar-events")),
             give_up_after_receives=give_up_after_receives,
+            **options,
         )
 
     return make

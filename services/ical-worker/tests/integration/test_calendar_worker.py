@@ -2,7 +2,8 @@
 
 import hashlib
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +13,10 @@ from ical_worker.feed import FeedUnavailable
 from ical_worker.rebuild.__main__ import rebuild
 from ical_worker.store.tables import owners, rendered_jobs, vevents
 from ical_worker.worker.calendar_worker import CalendarWorker
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
-from taskoverflow_events import DecodedEvent
+from taskoverflow_events import DecodedEvent, Envelope
+from taskoverflow_events.publisher import Publisher
 from taskoverflow_testing.contracts import validate_envelope
 from taskoverflow_testing.plugin import AwsWorld
 from taskoverflow_testing.ports import free_port
@@ -83,6 +85,34 @@ def test_a_gap_is_filled_from_the_feed_before_the_event_applies(
     assert projected(worker_engine) == 5
 
 
+def test_a_run_applied_together_equals_the_events_applied_one_by_one(
+    todo_api: TodoApi, make_worker: Callable[..., CalendarWorker], worker_engine: Engine
+) -> None:
+    first = create(todo_api, "a", 1)
+    for day in range(2, 8):
+        create(todo_api, f"t{day}", day)
+    todo_api.todos.update(OWNER, UpdateTodo(first, {"title": "a, renamed"}))
+    events = todo_api.events()  # 8 events
+    worker = make_worker()
+    worker.apply_todo_changes(events[:2])
+    # A duplicate, the next one, then a gap in the middle of the run: 4 comes from the feed.
+    worker.apply_todo_changes([events[1], events[2], events[4]])
+    assert applied(worker_engine) == 5
+    worker.apply_todo_changes(events[6:])  # a gap at the start: 6 comes from the feed
+    worker.apply_todo_changes(events)  # all duplicates
+    assert applied(worker_engine) == 8
+    assert projected(worker_engine) == 7
+    with worker_engine.connect() as conn:
+        bodies_now = sorted(conn.execute(select(vevents.c.body)).scalars())
+    one_by_one = make_worker()
+    with worker_engine.begin() as conn:
+        conn.execute(vevents.delete())
+        conn.execute(owners.delete())
+    deliver(one_by_one, events)
+    with worker_engine.connect() as conn:
+        assert sorted(conn.execute(select(vevents.c.body)).scalars()) == bodies_now
+
+
 def test_a_request_renders_one_object_and_a_redelivery_republishes_the_same_events(
     todo_api: TodoApi,
     make_worker: Callable[..., CalendarWorker],
@@ -97,18 +127,21 @@ def test_a_request_renders_one_object_and_a_redelivery_republishes_the_same_even
     worker = make_worker()
     deliver(worker, events)
     deliver(worker, events[-1:])  # the CalendarRequested again
-    published = bodies(calendar_tap.read(3, timeout=10, settle=1.0))
+    # A standard topic promises no order, so the check does not depend on it.
+    published = sorted(
+        bodies(calendar_tap.read(3, timeout=10, settle=1.0)), key=lambda b: b["event_type"]
+    )
     assert [b["event_type"] for b in published] == [
+        "CalendarGenerated",
+        "CalendarGenerated",
         "CalendarGenerationStarted",
-        "CalendarGenerated",
-        "CalendarGenerated",
     ]
     for body in published:
         validate_envelope(body)
         assert body["correlation_id"] == job_id
         assert body["causation_id"] == str(events[-1].envelope.event_id)
-    assert published[1]["event_id"] == published[2]["event_id"], "a repeat, not a new event"
-    generated = published[1]["data"]
+    assert published[0]["event_id"] == published[1]["event_id"], "a repeat, not a new event"
+    generated = published[0]["data"]
     assert generated["notify"] == "http://127.0.0.1:9/hook"
     assert generated["event_count"] == 2
     s3 = aws.settings.client("s3")
@@ -120,6 +153,134 @@ def test_a_request_renders_one_object_and_a_redelivery_republishes_the_same_even
     assert calendar_titles(aws, generated["key"]) == ["Pay rent", "[done] Done already"]
     with worker_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(rendered_jobs)).scalar_one() == 1
+
+
+class RecordingPublisher(Publisher):
+    """The real publisher (to moto, over HTTP) that also remembers what each call carried."""
+
+    def __init__(self, aws: AwsWorld) -> None:
+        super().__init__(aws.settings.client("sns"), aws.topic_arn("calendar-events"))
+        self.calls: list[list[str]] = []
+
+    def publish_all(self, envelopes: Sequence[Envelope]) -> None:
+        self.calls.append([e.event_type for e in envelopes])
+        super().publish_all(envelopes)
+
+
+def test_a_quick_render_sends_its_started_in_the_outcomes_publish(
+    todo_api: TodoApi,
+    make_worker: Callable[..., CalendarWorker],
+    aws: AwsWorld,
+    calendar_tap: TopicTap,
+) -> None:
+    create(todo_api, "Pay rent", 1)
+    todo_api.calendars.request(OWNER)
+    publisher = RecordingPublisher(aws)
+    deliver(make_worker(publisher=publisher, announce_after_seconds=30), todo_api.events())
+    assert publisher.calls == [["CalendarGenerationStarted", "CalendarGenerated"]]
+    by_type = {b["event_type"]: b for b in bodies(calendar_tap.read(2, timeout=10))}
+    assert sorted(by_type) == ["CalendarGenerated", "CalendarGenerationStarted"]
+    started, generated = by_type["CalendarGenerationStarted"], by_type["CalendarGenerated"]
+    assert started["occurred_at"] <= generated["occurred_at"], "stamped when the render began"
+
+
+def test_a_slow_render_announces_started_on_its_own_while_it_runs(
+    todo_api: TodoApi,
+    make_worker: Callable[..., CalendarWorker],
+    worker_engine: Engine,
+    aws: AwsWorld,
+    calendar_tap: TopicTap,
+) -> None:
+    create(todo_api, "Pay rent", 1)
+    job_id = todo_api.calendars.request(OWNER)
+    publisher = RecordingPublisher(aws)
+    worker = make_worker(publisher=publisher, announce_after_seconds=0.2)
+    worker.apply_todo_changes(todo_api.events()[:1])
+    request = todo_api.events()[-1]
+    with worker_engine.connect() as blocker:
+        # The worker writes the object, then waits here to record the job: a slow render.
+        blocker.execute(text("LOCK TABLE rendered_jobs IN SHARE MODE"))
+        rendering = threading.Thread(target=worker.render_calendar, args=(request,))
+        rendering.start()
+        [started] = bodies(calendar_tap.read(1, timeout=10))
+        assert started["event_type"] == "CalendarGenerationStarted"
+        assert started["data"]["job_id"] == job_id
+        assert rendering.is_alive(), "announced while the render was still going"
+        blocker.rollback()
+    rendering.join(timeout=10)
+    [generated] = bodies(calendar_tap.read(1, timeout=10, settle=0.5))
+    assert generated["event_type"] == "CalendarGenerated"
+    assert publisher.calls == [["CalendarGenerationStarted"], ["CalendarGenerated"]]
+
+
+def test_requests_that_arrive_together_share_one_render_per_set_of_options(
+    todo_api: TodoApi,
+    make_worker: Callable[..., CalendarWorker],
+    worker_engine: Engine,
+    aws: AwsWorld,
+    calendar_tap: TopicTap,
+) -> None:
+    create(todo_api, "Pay rent", 1)
+    create(todo_api, "Done already", 2, completed=True)
+    worker = make_worker()
+    worker.apply_todo_changes(todo_api.events())
+    jobs = [
+        todo_api.calendars.request(OWNER, include_completed=n != 2, callback_url=f"http://h/{n}")
+        for n in range(4)
+    ]
+    requests = todo_api.events()[2:]
+    worker.render_calendars(requests)
+
+    published = bodies(calendar_tap.read(8, timeout=10, settle=1.0))
+    started = [
+        b["data"]["job_id"] for b in published if b["event_type"] == "CalendarGenerationStarted"
+    ]
+    generated = {
+        b["data"]["job_id"]: b for b in published if b["event_type"] == "CalendarGenerated"
+    }
+    assert sorted(started) == sorted(jobs)
+    assert sorted(generated) == sorted(jobs)
+    for n, job_id in enumerate(jobs):
+        body = generated[job_id]
+        validate_envelope(body)
+        assert body["correlation_id"] == job_id
+        assert body["causation_id"] == str(requests[n].envelope.event_id)
+        assert body["data"]["notify"] == f"http://h/{n}"
+    keys = {job_id: generated[job_id]["data"]["key"] for job_id in jobs}
+    assert keys[jobs[0]] == keys[jobs[1]] == keys[jobs[3]] != keys[jobs[2]]
+    assert calendar_titles(aws, keys[jobs[0]]) == ["Pay rent", "[done] Done already"]
+    assert calendar_titles(aws, keys[jobs[2]]) == ["Pay rent"]
+    listed = aws.settings.client("s3").list_objects_v2(
+        Bucket=aws.topology.bucket, Prefix=f"calendars/{OWNER}/"
+    )
+    assert len(listed["Contents"]) == 2, "one object per set of options"
+    with worker_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(rendered_jobs)).scalar_one() == 4
+    assert applied(worker_engine) == requests[-1].envelope.sequence
+
+
+def test_requests_with_a_write_between_them_are_rendered_each_as_of_its_own_point(
+    todo_api: TodoApi,
+    make_worker: Callable[..., CalendarWorker],
+    aws: AwsWorld,
+    calendar_tap: TopicTap,
+) -> None:
+    create(todo_api, "first", 1)
+    early = todo_api.calendars.request(OWNER)
+    create(todo_api, "second", 2)
+    late = todo_api.calendars.request(OWNER)
+    events = todo_api.events()
+    worker = make_worker()
+    worker.apply_todo_changes(events[:1])
+    # The run skips the write between the requests (it reached the worker apart): not together.
+    worker.render_calendars([events[1], events[3]])
+    generated = {
+        b["data"]["job_id"]: b["data"]["key"]
+        for b in bodies(calendar_tap.read(4, timeout=10, settle=1.0))
+        if b["event_type"] == "CalendarGenerated"
+    }
+    assert calendar_titles(aws, generated[early]) == ["first"]
+    assert calendar_titles(aws, generated[late]) == ["first", "second"]
 
 
 def test_a_calendar_is_as_of_its_request_even_when_the_projection_is_ahead(
