@@ -5,7 +5,7 @@ from __future__ import annotations
 from notifier.config import Settings
 from notifier.store.deliveries import create_schema
 from notifier.webhooks import WebhookSender
-from notifier.worker.notifier import Notifier, handlers
+from notifier.worker.notifier import Notifier, batch_handlers, handlers
 from taskoverflow_events.consumer import QueueConsumer
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.process import consumer_for, publisher_for
@@ -27,10 +27,12 @@ def build_consumer(settings: Settings) -> QueueConsumer:
         publisher_for(settings.aws, settings.calendar_topic),
         sender,
         public_api_url=settings.public_api_url,
+        allowed_networks=settings.callback_allowed_networks,
     )
     return consumer_for(
         settings.aws,
         settings.queue,
         handlers(notifier),
         wait_seconds=settings.consumer_wait_seconds,
+        batch_handlers=batch_handlers(notifier),
     )

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from taskoverflow_events.callback_urls import IpNetwork, parse_networks
 from taskoverflow_events.process import ProcessSettings, common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/notifier.db"
@@ -26,6 +27,7 @@ class Settings(ProcessSettings):
     webhook_attempts: int = 4
     webhook_backoff_seconds: float = 0.5
     public_api_url: str | None = None
+    callback_allowed_networks: tuple[IpNetwork, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -40,4 +42,5 @@ class Settings(ProcessSettings):
             webhook_attempts=int(env.get("WEBHOOK_ATTEMPTS", "4")),
             webhook_backoff_seconds=float(env.get("WEBHOOK_BACKOFF_SECONDS", "0.5")),
             public_api_url=env.get("PUBLIC_URL") or None,
+            callback_allowed_networks=parse_networks(env.get("CALLBACK_ALLOWED_NETWORKS")),
         )

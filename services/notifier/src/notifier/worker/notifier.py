@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 
 from notifier.store import deliveries
 from notifier.webhooks import WebhookSender
-from taskoverflow_events import DecodedEvent, new_envelope
+from taskoverflow_events import DecodedEvent, Envelope, new_envelope
+from taskoverflow_events.callback_urls import CallbackRefused, IpNetwork, check_callback_url
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.schemas.calendar_generated import CalendarGeneratedV1
 from taskoverflow_events.schemas.calendar_generation_failed import CalendarGenerationFailedV1
@@ -42,7 +43,9 @@ class Notifier:
         sender: WebhookSender | None,
         *,
         public_api_url: str | None = None,
+        allowed_networks: Sequence[IpNetwork] = (),
     ) -> None:
+        self._allowed_networks = tuple(allowed_networks)
         self._engine = engine
         self._publisher = publisher
         self._sender = sender
@@ -51,6 +54,11 @@ class Notifier:
     def deliver_webhooks(self, event: DecodedEvent) -> None:
         outcome = event.payload
         assert isinstance(outcome, CalendarGeneratedV1 | CalendarGenerationFailedV1)
+        if not outcome.notify:
+            # Nothing to deliver, so nothing to remember: CalendarReady's id is derived from the
+            # job, so publishing it again on a redelivery is harmless.
+            self._publish_ready(event, outcome, None)
+            return
         event_id = event.envelope.event_id
         with self._engine.begin() as conn:
             done = deliveries.get(conn, event_id)
@@ -75,11 +83,31 @@ class Notifier:
         assert done is not None
         self._publish_ready(event, outcome, done)
 
+    def deliver_all(self, events: list[DecodedEvent]) -> None:
+        """A run of outcomes from one receive: those with a webhook one by one, as above; the
+        CalendarReady of all the others in one PublishBatch (a burst of exports)."""
+        plain = []
+        for event in events:
+            outcome = event.payload
+            assert isinstance(outcome, CalendarGeneratedV1 | CalendarGenerationFailedV1)
+            if outcome.notify:
+                self.deliver_webhooks(event)
+            else:
+                plain.append(self._ready(event, outcome, None))
+        if plain:
+            self._publisher.publish_all(plain)
+
     def _notify(self, event: DecodedEvent, outcome: Outcome) -> NotificationV1 | None:
         if not outcome.notify:
             return None
         if self._sender is None:
             log.warning("a webhook was asked for but WEBHOOK_SECRET is not set; not sending")
+            return NotificationV1(url=outcome.notify, delivered=False, attempts=0)
+        try:
+            check_callback_url(outcome.notify, self._allowed_networks, require_resolution=True)
+        except CallbackRefused as exc:
+            # todo-api checked it when the job was asked for; DNS may have changed since.
+            log.warning("webhook refused", url=outcome.notify, reason=str(exc))
             return NotificationV1(url=outcome.notify, delivered=False, attempts=0)
         body = json.dumps(self._body(event, outcome), separators=(",", ":")).encode()
         result = self._sender.send(
@@ -125,10 +153,14 @@ class Notifier:
         return body
 
     def _publish_ready(
-        self, cause: DecodedEvent, outcome: Outcome, done: deliveries.Delivery
+        self, cause: DecodedEvent, outcome: Outcome, done: deliveries.Delivery | None
     ) -> None:
+        self._publisher.publish(self._ready(cause, outcome, done))
+
+    @staticmethod
+    def _ready(cause: DecodedEvent, outcome: Outcome, done: deliveries.Delivery | None) -> Envelope:
         notification = None
-        if done.url:
+        if done is not None and done.url:
             notification = NotificationV1(
                 url=done.url,
                 delivered=bool(done.delivered),
@@ -150,16 +182,21 @@ class Notifier:
                 error=outcome.error,
                 notification=notification,
             )
-        self._publisher.publish(
-            new_envelope(
-                ready,
-                producer=PRODUCER,
-                owner=cause.envelope.owner,
-                correlation_id=str(outcome.job_id),
-                causation_id=cause.envelope.event_id,
-                event_id=uuid.uuid5(outcome.job_id, "CalendarReady"),
-            )
+        return new_envelope(
+            ready,
+            producer=PRODUCER,
+            owner=cause.envelope.owner,
+            correlation_id=str(outcome.job_id),
+            causation_id=cause.envelope.event_id,
+            event_id=uuid.uuid5(outcome.job_id, "CalendarReady"),
         )
+
+
+def batch_handlers(notifier: Notifier) -> dict[str, Callable[[list[DecodedEvent]], None]]:
+    return {
+        "CalendarGenerated": notifier.deliver_all,
+        "CalendarGenerationFailed": notifier.deliver_all,
+    }
 
 
 def handlers(notifier: Notifier) -> dict[str, Callable[[DecodedEvent], None]]:
