@@ -16,40 +16,56 @@ class JobTimedOut(AssertionError):
 @dataclass
 class TodoApiClient:
     base_url: str
+    token: str | None = None
+
+    def __post_init__(self) -> None:
+        self.session = requests.Session()
+        if self.token:
+            self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    def list_todos(self) -> list[dict[str, Any]]:
+        response = self.session.get(f"{self.base_url}/api/v1/todos", timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
 
     def create_todo(self, title: str, **fields: Any) -> dict[str, Any]:
-        response = requests.post(
+        response = self.session.post(
             f"{self.base_url}/api/v1/todos", json={"title": title, **fields}, timeout=10
         )
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]
 
     def update_todo(self, todo_id: int, **fields: Any) -> dict[str, Any]:
-        response = requests.put(f"{self.base_url}/api/v1/todos/{todo_id}", json=fields, timeout=10)
+        response = self.session.put(
+            f"{self.base_url}/api/v1/todos/{todo_id}", json=fields, timeout=10
+        )
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
     def request_calendar(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
         url = f"{self.base_url}/api/v1/todos/ical"
         response = (
-            requests.post(url, json=body, timeout=10) if body else requests.post(url, timeout=10)
+            self.session.post(url, json=body, timeout=10)
+            if body
+            else self.session.post(url, timeout=10)
         )
         assert response.status_code == 202, response.text
         return response.json()  # type: ignore[no-any-return]
 
-    def status(self, task_url: str) -> dict[str, Any]:
-        response = requests.get(task_url, timeout=10)
+    def status(self, task_url: str, wait: float | None = None) -> dict[str, Any]:
+        params = {"wait": f"{wait:.2f}"} if wait else None
+        response = self.session.get(task_url, params=params, timeout=10 + (wait or 0))
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
     def wait_for_job(self, task_url: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Long-polls, as the web UI does; each answer comes when the job finishes or 5 s pass."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status = self.status(task_url)
+        while (remaining := deadline - time.monotonic()) > 0:
+            status = self.status(task_url, wait=min(5.0, max(remaining, 0.01)))
             if status["task_status"] in ("SUCCESS", "FAILURE"):
                 return status
-            time.sleep(0.05)
         raise JobTimedOut(f"{task_url} not finished after {timeout}s: {self.status(task_url)}")
 
     def result(self, result_url: str) -> requests.Response:
-        return requests.get(result_url, timeout=30)
+        return self.session.get(result_url, timeout=30)

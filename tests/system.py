@@ -1,0 +1,127 @@
+"""The whole system as real processes: todo-api (web, relay, consumer), ical-workers and the
+notifier on their own PostgreSQL databases and a moto server. Shared by the e2e and fault tiers;
+the fault tier starts its own copy so it can break it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from taskoverflow_events.persistence import make_engine
+from taskoverflow_testing.plugin import AwsWorld, new_aws_world
+from taskoverflow_testing.ports import free_port
+from taskoverflow_testing.processes import ServiceProcess
+from tests.e2e.api_client import TodoApiClient
+from todo_api.store import owners
+from todo_api.store.migrate import upgrade
+
+PROCESSES: tuple[tuple[str, str], ...] = (
+    ("todo_api.web", "todo-api-web"),
+    ("todo_api.relay", "todo-api-relay"),
+    ("todo_api.consumer", "todo-api-consumer"),
+    # Two workers on the same FIFO queue: per-owner order must hold across them.
+    ("ical_worker.worker", "ical-worker-1"),
+    ("ical_worker.worker", "ical-worker-2"),
+    ("notifier.worker", "notifier"),
+)
+
+
+@dataclass
+class System:
+    api: TodoApiClient
+    aws: AwsWorld
+    webhook_secret: str
+    processes: dict[str, ServiceProcess]
+    databases: dict[str, str]
+    log_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {name}\n{p.log()[-4000:]}" for name, p in self.processes.items())
+
+    def logs_in_full(self) -> str:
+        return "\n".join(p.log() for p in self.processes.values())
+
+    def add_owner(self, name: str) -> TodoApiClient:
+        """A new owner (AUTH_MODE=token) and a client that speaks as them."""
+        engine = make_engine(self.databases["todo-api"])
+        try:
+            with engine.begin() as conn:
+                made = owners.create(conn, name, now=datetime.now(UTC).replace(tzinfo=None))
+        finally:
+            engine.dispose()
+        return TodoApiClient(self.api.base_url, token=made.token)
+
+    def process(self, module: str, name: str) -> ServiceProcess:
+        port = int(self.env["PORT"]) if module == "todo_api.web" else None
+        return ServiceProcess(module, self.env, self.log_dir, name=name, port=port)
+
+    def restart(self, name: str) -> ServiceProcess:
+        old = self.processes[name]
+        old.stop()
+        self.processes[name] = self.process(old.module, name).start()
+        return self.processes[name]
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+
+def start_system(
+    aws_endpoint_url: str,
+    postgres_database: Callable[[], str],
+    log_dir: Path,
+    *,
+    processes: Sequence[tuple[str, str]] = PROCESSES,
+    env: Mapping[str, str] | None = None,
+    prepare: Callable[[AwsWorld], Mapping[str, str]] | None = None,
+) -> System:
+    """`prepare` may change the fresh AWS world before anything starts (a shorter visibility
+    timeout, say) and returns environment to add (an AWS endpoint behind a proxy, say)."""
+    aws = new_aws_world(aws_endpoint_url)
+    databases = {
+        "todo-api": postgres_database(),
+        "ical-worker": postgres_database(),
+        "notifier": postgres_database(),
+    }
+    engine = make_engine(databases["todo-api"])
+    upgrade(engine)
+    engine.dispose()
+    port = free_port()
+    secret = secrets.token_hex(16)
+    service_token = secrets.token_urlsafe(24)
+    full_env = {
+        **aws.env(),
+        "DATABASE_URL": databases["todo-api"],
+        "ICAL_WORKER_DATABASE_URL": databases["ical-worker"],
+        "NOTIFIER_DATABASE_URL": databases["notifier"],
+        "PORT": str(port),
+        "TODO_API_URL": f"http://127.0.0.1:{port}",
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SERVICE_TOKEN": service_token,
+        "TODO_API_TOKEN": service_token,
+        "WEBHOOK_SECRET": secret,
+        "WEBHOOK_BACKOFF_SECONDS": "0.05",
+        # The tests' webhook receivers listen on loopback, which is refused by default.
+        "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "CONSUMER_WAIT_SECONDS": "1",
+        "RELAY_IDLE_SECONDS": "0.01",
+        **(env or {}),
+    }
+    if prepare is not None:
+        full_env.update(prepare(aws))
+    system = System(
+        TodoApiClient(f"http://127.0.0.1:{port}"),
+        aws,
+        secret,
+        {},
+        databases,
+        log_dir,
+        full_env,
+    )
+    for module, name in processes:
+        system.processes[name] = system.process(module, name).start()
+    return system
