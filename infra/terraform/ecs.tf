@@ -16,6 +16,7 @@ locals {
   public_url = "https://${aws_lb.web.dns_name}"
   # Topics by ARN, so no process needs sns:ListTopics to find them.
   todo_api_env = {
+    AUTH_MODE         = "token"
     DATABASE_URL      = local.database_url["todo-api"]
     TODO_EVENTS_TOPIC = aws_sns_topic.this["todo-events.fifo"].arn
     PUBLIC_URL        = local.public_url
@@ -95,10 +96,10 @@ resource "aws_ecs_task_definition" "process" {
         readonlyRootFilesystem = true
         stopTimeout            = each.value.stop_timeout
         environment            = [for k, v in merge(local.common_env, each.value.env) : { name = k, value = v }]
-        secrets = [{
+        secrets = concat([{
           name      = "DATABASE_PASSWORD"
           valueFrom = "${aws_db_instance.this.master_user_secret[0].secret_arn}:password::"
-        }]
+        }], local.process_secrets[each.key])
         mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
         healthCheck = {
           command     = ["CMD", "python", "-m", "taskoverflow_events.healthcheck"]

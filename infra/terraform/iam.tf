@@ -48,6 +48,11 @@ data "aws_iam_policy_document" "execution_secrets" {
     resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
   }
   statement {
+    sid       = "ApplicationSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [for secret in aws_secretsmanager_secret.app : secret.arn]
+  }
+  statement {
     sid       = "DecryptLogsAndImages"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
