@@ -25,34 +25,61 @@ class Stack:
     endpoint: str
     endpoint_kind: str
     emulator_pid: int
+    emulator_log: Path | None
     api: str
     todo_db: str
     worker_db: str
     processes: dict[str, ServiceProcess]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and all its descendants (gunicorn's workers), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    children: dict[int, list[int]] = {}
+def _stat(pid: int | str) -> tuple[str, list[str]] | None:
+    """A process's command name and the fields of /proc/<pid>/stat after it; None once gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    head, tail = stat.rsplit(")", 1)
+    return head.split("(", 1)[1], tail.split()
+
+
+def _cpu(fields: list[str]) -> float:
+    """utime + stime, in seconds."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[str, list[str]]]:
+    found = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    total, stack = 0.0, [pid]
+        if entry.isdigit() and (stat := _stat(entry)) is not None:
+            found[int(entry)] = stat
+    return found
+
+
+def process_tree(pid: int) -> dict[int, list[str]]:
+    """A live process and all its descendants (gunicorn's workers): pid → /proc stat fields."""
+    processes = _processes()
+    children: dict[int, list[int]] = {}
+    for child, (_, fields) in processes.items():
+        children.setdefault(int(fields[1]), []).append(child)
+    tree, stack = {}, [pid]
     while stack:
         current = stack.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
+        if current in processes:
+            tree[current] = processes[current][1]
         stack.extend(children.get(current, []))
-    return total
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants, from /proc."""
+    return sum(_cpu(fields) for fields in process_tree(pid).values())
+
+
+def cpu_seconds_of_command(command: str) -> float:
+    """User + system CPU of every live process named `command` (e.g. PostgreSQL's backends,
+    all named "postgres"). A backend that exited since is not counted: our processes keep their
+    pooled connections, so over one measurement few do."""
+    return sum(_cpu(fields) for name, fields in _processes().values() if name == command)
 
 
 @contextmanager
@@ -91,7 +118,7 @@ def running_system(workdir: Path, *, prefer_localstack: bool = True) -> Iterator
             "--workers",
             "2",
             "--threads",
-            "4",
+            "16",  # as deployed: a status long-poll holds a thread while it waits
             "todo_api.web.wsgi:application()",
         ]
         processes["todo-api-web"] = ServiceProcess(
@@ -110,6 +137,7 @@ def running_system(workdir: Path, *, prefer_localstack: bool = True) -> Iterator
             endpoint=emulator.endpoint_url,
             endpoint_kind=kind,
             emulator_pid=emulator.pid,
+            emulator_log=emulator.log_path,
             api=f"http://127.0.0.1:{port}",
             todo_db=databases[0],
             worker_db=databases[1],
