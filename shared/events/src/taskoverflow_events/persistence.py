@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -60,6 +61,25 @@ def make_engine(database_url: str, *, password: str | None = None, **kwargs: Any
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+# Any fixed number will do; it names the lock every service takes while creating its tables.
+SCHEMA_LOCK_KEY = 0x7A5C_0001
+
+
+def create_tables(engine: Engine, metadata: MetaData) -> None:
+    """`metadata.create_all`, safe when several processes start at once on an empty database.
+
+    create_all looks for each table and then creates the missing ones; two workers starting
+    together both find none and the second CREATE fails (PostgreSQL: a duplicate pg_type row),
+    killing that process. On PostgreSQL a transaction-scoped advisory lock makes the look and the
+    create one step; on SQLite, BEGIN IMMEDIATE (above) already does. DDL is transactional on
+    both, so a start that dies midway leaves no half-made schema.
+    """
+    with engine.begin() as conn:
+        if is_postgres(engine):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        metadata.create_all(conn)
 
 
 def dialect_insert(conn: Connection, table: Table) -> Insert:

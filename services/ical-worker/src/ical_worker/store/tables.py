@@ -17,6 +17,8 @@ from sqlalchemy import (
     Text,
 )
 
+from taskoverflow_events.persistence import create_tables
+
 metadata = MetaData()
 
 # How far each owner's stream has been applied: an event applies only at applied_sequence + 1.
@@ -57,4 +59,4 @@ rendered_jobs = Table(
 
 
 def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
+    create_tables(engine, metadata)

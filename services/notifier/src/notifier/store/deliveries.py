@@ -30,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 
-from taskoverflow_events.persistence import dialect_insert
+from taskoverflow_events.persistence import create_tables, dialect_insert
 
 CLAIMED, FINISHED = "claimed", "finished"
 
@@ -64,7 +64,7 @@ class Delivery:
 
 
 def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
+    create_tables(engine, metadata)
 
 
 def _now() -> datetime:
