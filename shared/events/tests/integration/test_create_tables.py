@@ -45,6 +45,7 @@ def _start_together(url: str) -> list[Exception]:
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not [t for t in threads if t.is_alive()], "a start hung on the schema lock"
     for engine in engines:
         engine.dispose()
     return failures
