@@ -28,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from taskoverflow_events.codec import DecodedEvent, decode
 from taskoverflow_events.errors import PoisonMessage
 from taskoverflow_events.healthcheck import Liveness
+from taskoverflow_events.persistence import is_transient_database_error
 
 Handler = Callable[[DecodedEvent], None]
 # Several consecutive events of one FIFO group and one type, to apply in one go (in order).
@@ -37,6 +38,8 @@ Decoded = tuple[dict[str, Any], DecodedEvent | PoisonMessage]
 log = structlog.get_logger("taskoverflow.consumer")
 
 SQS_BATCH_LIMIT = 10
+# How long one batch may retry handlers that hit a transient fault (the database away) in place.
+TRANSIENT_RETRY_SECONDS = 20.0
 # Message attributes a poison message carries into the DLQ; a redrive strips them again.
 DEAD_LETTER_REASON = "dead_letter_reason"
 SOURCE_QUEUE = "source_queue"
@@ -68,7 +71,10 @@ class QueueConsumer:
         liveness: Liveness | None = None,
         after_batch: Callable[[list[DecodedEvent]], None] | None = None,
         batch_handlers: Mapping[str, BatchHandler] | None = None,
+        transient_retry_seconds: float = TRANSIENT_RETRY_SECONDS,
     ) -> None:
+        self._transient_retry = transient_retry_seconds
+        self._retry_until = 0.0  # this batch's deadline for retrying transient faults in place
         self._after_batch = after_batch
         self._batch_handlers = dict(batch_handlers or {})
         self._liveness = liveness or Liveness(None)
@@ -133,6 +139,7 @@ class QueueConsumer:
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
         report = BatchReport(received=len(messages))
+        self._retry_until = time.monotonic() + self._transient_retry
         if not messages:
             return report
         done: list[dict[str, Any]] = []
@@ -265,24 +272,64 @@ class QueueConsumer:
         report: BatchReport,
         **fields: Any,
     ) -> bool:
-        """Run a handler; a failure is logged, counted, and holds back the rest of its group."""
+        """Run a handler; a failure is logged, counted, and holds back the rest of its group.
+
+        A transient fault (the database restarting) is retried here first, with backoff, while
+        the heartbeat keeps the messages invisible: left to SQS, the message would come back only
+        after a whole visibility timeout, and on a FIFO queue its owner's group would wait as
+        long. Handlers are transactional and idempotent, so running one again is safe.
+        """
         started = time.perf_counter()
-        try:
-            work()
-        except Exception as exc:
-            log.error(
-                "handler failed; message left for redelivery",
-                error=repr(exc),
-                messages=len(ids),
-                exc_info=True,
-                **fields,
-            )
-            report.failed.extend(ids)
-            if group is not None:
-                failed_groups.add(group)
-            return False
+        delay = 0.1
+        while True:
+            try:
+                work()
+                break
+            except Exception as exc:  # noqa: BLE001 - logged with its traceback in _failed
+                if self._may_retry(exc, delay):
+                    log.warning(
+                        "handler hit a transient fault; retrying",
+                        error=repr(exc),
+                        retry_in_s=delay,
+                        messages=len(ids),
+                        **fields,
+                    )
+                    self._liveness.beat()
+                    self._stopping.wait(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                self._failed(exc, ids, group, failed_groups, report, **fields)
+                return False
         log.debug("handled", messages=len(ids), ms=round((time.perf_counter() - started) * 1000, 2))
         return True
+
+    def _may_retry(self, exc: Exception, delay: float) -> bool:
+        """In place, only a transient fault, within the batch's budget, and not while stopping."""
+        return (
+            is_transient_database_error(exc)
+            and not self._stopping.is_set()
+            and time.monotonic() + delay < self._retry_until
+        )
+
+    @staticmethod
+    def _failed(
+        exc: Exception,
+        ids: list[str],
+        group: str | None,
+        failed_groups: set[str],
+        report: BatchReport,
+        **fields: Any,
+    ) -> None:
+        log.error(
+            "handler failed; message left for redelivery",
+            error=repr(exc),
+            messages=len(ids),
+            exc_info=exc,
+            **fields,
+        )
+        report.failed.extend(ids)
+        if group is not None:
+            failed_groups.add(group)
 
     # -- SQS calls -------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 
 def make_engine(database_url: str, *, password: str | None = None, **kwargs: Any) -> Engine:
@@ -57,6 +58,15 @@ def make_engine(database_url: str, *, password: str | None = None, **kwargs: Any
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (it restarts, fails over,
+    or broke a deadlock): the same work succeeds when tried again. A constraint or a bug does
+    not, so it is not transient."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def is_postgres(engine: Engine) -> bool:
