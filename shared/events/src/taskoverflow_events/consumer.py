@@ -284,24 +284,24 @@ class QueueConsumer:
         while True:
             try:
                 work()
-                break
             except Exception as exc:  # noqa: BLE001 - logged with its traceback in _failed
-                if self._may_retry(exc, delay):
-                    log.warning(
-                        "handler hit a transient fault; retrying",
-                        error=repr(exc),
-                        retry_in_s=delay,
-                        messages=len(ids),
-                        **fields,
-                    )
-                    self._liveness.beat()
-                    self._stopping.wait(delay)
-                    delay = min(delay * 2, 2.0)
-                    continue
-                self._failed(exc, ids, group, failed_groups, report, **fields)
-                return False
-        log.debug("handled", messages=len(ids), ms=round((time.perf_counter() - started) * 1000, 2))
-        return True
+                if not self._may_retry(exc, delay):
+                    self._failed(exc, ids, group, failed_groups, report, **fields)
+                    return False
+                log.warning(
+                    "handler hit a transient fault; retrying",
+                    error=repr(exc),
+                    retry_in_s=delay,
+                    messages=len(ids),
+                    **fields,
+                )
+                self._liveness.beat()
+                self._stopping.wait(delay)
+                delay = min(delay * 2, 2.0)
+            else:
+                ms = round((time.perf_counter() - started) * 1000, 2)
+                log.debug("handled", messages=len(ids), ms=ms)
+                return True
 
     def _may_retry(self, exc: Exception, delay: float) -> bool:
         """In place, only a transient fault, within the batch's budget, and not while stopping."""
