@@ -68,14 +68,11 @@ class CalendarExport:
 
     # -- applied by the consumer process --------------------------------------------------
 
-    def apply_once(self, event_id: uuid.UUID, effect: Callable[[Connection], None]) -> bool:
-        """Run `effect` unless this event was handled before, in one transaction with the claim."""
-        return self.apply_each_once([(event_id, effect)])[0]
-
     def apply_each_once(
         self, effects: list[tuple[uuid.UUID, Callable[[Connection], None]]]
     ) -> list[bool]:
-        """`apply_once` for several events in one transaction: all of them, or (on an error)
+        """Run each event's effect unless that event was handled before, each claim in the same
+        transaction as its effect, and all in one transaction: all of them, or (on an error)
         none, so a redelivery of the run finds every one still to do."""
         applied = []
         with self.engine.begin() as conn:

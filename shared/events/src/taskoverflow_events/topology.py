@@ -49,9 +49,6 @@ class Topology:
     def queue(self, name: str) -> Queue:
         return next(q for q in self.queues if q.name == name)
 
-    def queue_for(self, service: str) -> Queue:
-        return next(q for q in self.queues if q.service == service)
-
 
 def default_path() -> Path:
     """$TOPOLOGY_FILE, else infra/topology.yaml of the checkout this package was installed from

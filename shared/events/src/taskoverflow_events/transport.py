@@ -8,7 +8,7 @@ Number: a Binary attribute through SNS raw delivery breaks ReceiveMessage on mot
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
 
 FILTER_ATTRIBUTES = ("event_type", "schema_version", "owner")
 
@@ -40,9 +40,3 @@ def fifo_fields(envelope: Routable) -> dict[str, str]:
         "MessageGroupId": envelope.owner,
         "MessageDeduplicationId": str(envelope.event_id),
     }
-
-
-def attribute_values(message: dict[str, Any]) -> dict[str, str]:
-    """Flatten an SQS message's MessageAttributes to plain strings."""
-    attrs = message.get("MessageAttributes") or {}
-    return {name: value.get("StringValue", "") for name, value in attrs.items()}

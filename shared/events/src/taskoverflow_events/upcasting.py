@@ -42,3 +42,23 @@ def upcast(
         data = step(dict(data))
         version += 1
     return version, data
+
+
+def broken_links(
+    registry: EventRegistry = REGISTRY,
+    upcasters: Mapping[tuple[str, int], Upcaster] = UPCASTERS,
+) -> list[str]:
+    """What keeps some registered version from reaching its type's current one: a version with
+    no upcaster to the next, or an upcaster from or to a version nobody registered."""
+    registered = {(event_type, version) for event_type, version, _ in registry}
+    problems = [
+        f"{event_type} v{version} has no upcaster to v{version + 1}"
+        for event_type, version in sorted(registered)
+        if version < registry.current_version(event_type) and (event_type, version) not in upcasters
+    ]
+    problems += [
+        f"an upcaster from {event_type} v{version} names an unregistered version"
+        for event_type, version in sorted(upcasters)
+        if not {(event_type, version), (event_type, version + 1)} <= registered
+    ]
+    return problems

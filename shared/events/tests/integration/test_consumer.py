@@ -228,7 +228,7 @@ def test_the_heartbeat_keeps_a_slow_message_from_a_second_consumer(aws: AwsWorld
     assert count(aws, url) == 0
 
 
-def test_stop_lets_the_batch_in_hand_finish(aws: AwsWorld) -> None:
+def test_stop_lets_the_batch_in_hand_finish_and_takes_no_other(aws: AwsWorld) -> None:
     url = make_queue(aws, fifo=False)
     for _ in range(3):
         send(aws, url, event_body())
@@ -236,15 +236,23 @@ def test_stop_lets_the_batch_in_hand_finish(aws: AwsWorld) -> None:
     loop: QueueConsumer
 
     def handle(event: DecodedEvent) -> None:
-        loop.stop()  # asked to stop mid-batch
+        loop.stop()  # asked to stop while handling the batch's first message
         time.sleep(0.2)
-        done.append(event.event_type)
+        done.append(str(event.envelope.event_id))
 
-    loop = consumer(aws, url, handle)
+    # Batches of two: the first receive takes two of the three messages.
+    loop = QueueConsumer(
+        aws.settings.client("sqs"),
+        url,
+        {"CalendarGenerationStarted": handle},
+        wait_time_seconds=1,
+        batch_size=2,
+    )
     loop.run(max_batches=5)
     assert loop.stopping
-    assert len(done) >= 1
-    assert count(aws, url) == 3 - len(done), "every message handled was deleted, the rest kept"
+    assert len(done) == 2, "both messages of the batch in hand were handled"
+    assert len(set(done)) == 2
+    assert count(aws, url) == 1, "both were deleted, and the third was never received"
 
 
 def test_an_event_type_with_no_handler_is_deleted_with_a_warning(aws: AwsWorld) -> None:

@@ -4,7 +4,7 @@ import pytest
 from pydantic import BaseModel
 
 from taskoverflow_events import EventRegistry, UnknownSchemaVersion, decode
-from taskoverflow_events.upcasting import UPCASTERS, upcast
+from taskoverflow_events.upcasting import UPCASTERS, broken_links, upcast
 
 
 class NoteV1(BaseModel):
@@ -84,9 +84,19 @@ def test_upcasters_do_not_mutate_the_callers_data(registry: EventRegistry) -> No
     assert original == {"text": "hi"}
 
 
-def test_the_shipped_chain_only_names_registered_versions() -> None:
+def test_a_chain_with_a_missing_or_stray_link_is_reported(registry: EventRegistry) -> None:
+    assert broken_links(registry, CHAIN) == []
+    assert broken_links(registry, {("Noted", 1): rename_text_to_body}) == [
+        "Noted v2 has no upcaster to v3"
+    ]
+    stray = {**CHAIN, ("Noted", 3): add_pinned}
+    assert broken_links(registry, stray) == [
+        "an upcaster from Noted v3 names an unregistered version"
+    ]
+
+
+def test_every_shipped_version_reaches_its_types_current_version() -> None:
     from taskoverflow_events import REGISTRY
 
-    for event_type, version in UPCASTERS:
-        REGISTRY.model_for(event_type, version)
-        REGISTRY.model_for(event_type, version + 1)
+    assert len(REGISTRY.event_types()) >= 6, "the registry should hold every event type"
+    assert broken_links(REGISTRY, UPCASTERS) == []
