@@ -17,7 +17,7 @@ help:
 	@echo "make run               start the whole system on http://localhost:6400 (moto + SQLite)"
 	@echo "make test              install everything, lint, run every test (PostgreSQL + moto)"
 	@echo "make test-unit|test-integration|test-contract|test-e2e|test-faults   one tier"
-	@echo "make test-localstack   contract + e2e suites on LocalStack (native, needs Python 3.13)"
+	@echo "make test-localstack   contract + e2e + quota suites on LocalStack (native, needs Python 3.13)"
 	@echo "make bench             measure the whole system (LocalStack where Python 3.13 exists, else moto)"
 	@echo "make lint | format     ruff"
 	@echo "make schemas           regenerate the committed JSON Schemas from the event models"

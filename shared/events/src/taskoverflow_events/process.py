@@ -40,10 +40,10 @@ def common_settings(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def publisher_for(aws: AwsSettings, topic: str) -> Publisher:
+def publisher_for(aws: AwsSettings, topic: str, *, read_timeout: float = 30) -> Publisher:
     """A publisher to `topic`: its ARN (as deployments give it, needing no sns:ListTopics), or
     its name without the environment prefix (looked up, as `make run` and the tests do)."""
-    sns = aws.client("sns")
+    sns = aws.client("sns", read_timeout=read_timeout)
     if topic.startswith("arn:"):
         return Publisher(sns, topic)
     return Publisher(sns, retry_until(lambda: find_topic_arn(sns, aws.name_prefix + topic)))

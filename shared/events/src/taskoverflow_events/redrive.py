@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from taskoverflow_events import quotas
 from taskoverflow_events.aws import AwsSettings, find_queue_url
 from taskoverflow_events.consumer import DEAD_LETTER_REASON, SOURCE_QUEUE
 
@@ -80,6 +81,10 @@ def _move_task(sqs: Any, dlq_url: str, source_url: str, timeout: float) -> int |
 
 def _copy_loop(sqs: Any, dlq_url: str, source_url: str, limit: int | None) -> int:
     fifo = source_url.endswith(".fifo")
+    source = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["MaximumMessageSize"])
+    max_bytes = int(
+        source["Attributes"].get("MaximumMessageSize", quotas.SQS_CEILING_MAX_MESSAGE_BYTES)
+    )
     moved = 0
     empty_polls = 0
     while (limit is None or moved < limit) and empty_polls < 2:
@@ -112,9 +117,15 @@ def _copy_loop(sqs: Any, dlq_url: str, source_url: str, limit: int | None) -> in
                 entry["MessageGroupId"] = message["Attributes"]["MessageGroupId"]
                 entry["MessageDeduplicationId"] = f"redrive-{message['MessageId']}"
             entries.append(entry)
-        sent = sqs.send_message_batch(QueueUrl=source_url, Entries=entries)
-        if sent.get("Failed"):
-            raise RedriveError(f"could not send back: {sent['Failed']}")
+        # Ten large messages can be more than one SendMessageBatch may carry: cut by bytes too.
+        for part in quotas.batches(
+            entries,
+            lambda e: quotas.message_bytes(e["MessageBody"], e["MessageAttributes"]),
+            max_bytes=max_bytes,
+        ):
+            sent = sqs.send_message_batch(QueueUrl=source_url, Entries=part)
+            if sent.get("Failed"):
+                raise RedriveError(f"could not send back: {sent['Failed']}")
         sqs.delete_message_batch(
             QueueUrl=dlq_url,
             Entries=[

@@ -15,6 +15,7 @@ from taskoverflow_events.aws import AwsSettings, find_queue_url, find_topic_arn
 from taskoverflow_events.bootstrap import Bootstrap
 from taskoverflow_testing.moto_server import MotoServer
 from taskoverflow_testing.postgres import create_database, drop_database
+from taskoverflow_testing.quota_gate import QuotaGate
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,20 @@ def new_aws_world(endpoint_url: str) -> AwsWorld:
 @pytest.fixture
 def aws(aws_endpoint: AwsEndpoint) -> AwsWorld:
     return new_aws_world(aws_endpoint.url)
+
+
+@pytest.fixture
+def quota_gate(aws_endpoint: AwsEndpoint) -> Iterator[QuotaGate]:
+    """The session's endpoint behind a gate that refuses what AWS would (quota_gate.py)."""
+    gate = QuotaGate(aws_endpoint.url).start()
+    yield gate
+    gate.stop()
+
+
+@pytest.fixture
+def gated_aws(quota_gate: QuotaGate) -> AwsWorld:
+    """A topology of its own, reached through the quota gate."""
+    return new_aws_world(quota_gate.endpoint_url)
 
 
 @pytest.fixture(scope="session")
