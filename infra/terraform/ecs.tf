@@ -14,12 +14,16 @@ locals {
     LIVENESS_FILE   = "/tmp/alive"
   }
   public_url = "https://${aws_lb.web.dns_name}"
+  # Where the processes' embedded-metric-format log lines become metrics (taskoverflow_events
+  # /metrics.py); one namespace per environment, so alarms never mix two deployments.
+  metrics_namespace = var.name_prefix == "" ? "TaskOverflow" : "TaskOverflow/${trimsuffix(var.name_prefix, "-")}"
   # Topics by ARN, so no process needs sns:ListTopics to find them.
   todo_api_env = {
     AUTH_MODE         = "token"
     DATABASE_URL      = local.database_url["todo-api"]
     TODO_EVENTS_TOPIC = aws_sns_topic.this["todo-events.fifo"].arn
     PUBLIC_URL        = local.public_url
+    METRICS_NAMESPACE = local.metrics_namespace
   }
   processes = {
     "todo-api-web" = {
@@ -27,7 +31,8 @@ locals {
       env   = merge(local.todo_api_env, { HEALTHCHECK_URL = "http://127.0.0.1:6400/health" })
     }
     "todo-api-relay" = {
-      image = "todo-api", command = ["python", "-m", "todo_api.relay"], cpu = 256, memory = 512, desired = 1, stop_timeout = 30
+      # Two: one leads, the other stands by and takes the lease within RELAY_LEASE_SECONDS (ADR 5).
+      image = "todo-api", command = ["python", "-m", "todo_api.relay"], cpu = 256, memory = 512, desired = 2, stop_timeout = 30
       env   = merge(local.todo_api_env, { HEALTHCHECK_URL = "" })
     }
     "todo-api-consumer" = {

@@ -102,7 +102,8 @@ data "aws_iam_policy_document" "task" {
     for_each = contains(keys(local.publishes_to), each.key) ? [local.publishes_to[each.key]] : []
     content {
       sid       = "PublishOwnTopic"
-      actions   = ["sns:Publish"]
+      # GetTopicAttributes: the publisher reads the topic's MaximumMessageSize to cut its batches.
+      actions   = ["sns:Publish", "sns:GetTopicAttributes"]
       resources = [aws_sns_topic.this[statement.value].arn]
     }
   }

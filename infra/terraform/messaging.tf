@@ -28,6 +28,7 @@ resource "aws_sqs_queue" "dlq" {
   name                      = "${var.name_prefix}${each.value.dead_letter_queue}"
   fifo_queue                = each.value.fifo
   message_retention_seconds = 1209600
+  max_message_size          = var.message_max_bytes
   kms_master_key_id         = aws_kms_key.data.arn
 }
 
@@ -37,6 +38,7 @@ resource "aws_sqs_queue" "this" {
   fifo_queue                 = each.value.fifo
   visibility_timeout_seconds = each.value.visibility_timeout
   receive_wait_time_seconds  = 10
+  max_message_size           = var.message_max_bytes
   kms_master_key_id          = aws_kms_key.data.arn
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn
@@ -50,6 +52,7 @@ resource "aws_sqs_queue" "subscription_dlq" {
   name                      = "${var.name_prefix}${trimsuffix(each.value.queue, ".fifo")}-delivery-dlq${local.topics[each.value.topic].fifo ? ".fifo" : ""}"
   fifo_queue                = local.topics[each.value.topic].fifo
   message_retention_seconds = 1209600
+  max_message_size          = var.message_max_bytes
   kms_master_key_id         = aws_kms_key.data.arn
 }
 

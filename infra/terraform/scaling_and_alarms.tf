@@ -101,3 +101,20 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
 }
+
+# The relay's lag, from its embedded-metric-format log lines (todo_api/relay/lag.py). Missing data
+# is breaching: only a leading relay reports, so silence means no relay leads or the leader hangs.
+resource "aws_cloudwatch_metric_alarm" "outbox_lag" {
+  alarm_name          = "${var.name_prefix}taskoverflow outbox is not being published"
+  alarm_description   = "An event has waited over a minute to reach SNS, or no relay reports: read the relay's log (a refused event names its owner), check SNS and the relay tasks."
+  namespace           = local.metrics_namespace
+  metric_name         = "OutboxOldestUnpublishedAge"
+  dimensions          = { Service = "todo-api", Process = "relay" }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 60
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+}

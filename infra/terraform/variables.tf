@@ -88,3 +88,9 @@ variable "log_retention_days" {
   type        = number
   default     = 365
 }
+
+variable "message_max_bytes" {
+  description = "The largest message every queue accepts. The topics keep SNS's default MaximumMessageSize (262,144 bytes); a queue must accept at least what its topic may send, or raw delivery of a larger message fails into the subscription's delivery DLQ. Raise both together."
+  type        = number
+  default     = 262144
+}

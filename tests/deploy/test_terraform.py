@@ -176,3 +176,52 @@ def test_every_checkov_skip_is_justified_inline() -> None:
                 check, _, reason = line.split("checkov:skip=", 1)[1].partition(":")
                 assert check.startswith("CKV"), f"{path.name}: {line}"
                 assert len(reason.strip()) > 20, f"{path.name}: a skip needs its reason: {line}"
+
+
+def test_the_outbox_lag_alarm_watches_the_metric_the_relay_writes() -> None:
+    from todo_api.relay import lag
+
+    alarm = resources("aws_cloudwatch_metric_alarm")["outbox_lag"]
+    assert alarm["metric_name"] == lag.OLDEST_UNPUBLISHED_AGE
+    assert alarm["dimensions"] == lag.DIMENSIONS
+    assert alarm["namespace"] == "${local.metrics_namespace}"
+    assert local("todo_api_env")["METRICS_NAMESPACE"] == "${local.metrics_namespace}"
+    assert alarm["treat_missing_data"] == "breaching", "a relay that stops reporting must alarm"
+
+
+def task_policy_statements() -> dict[str, dict[str, Any]]:
+    """The task roles' dynamic statements, by sid."""
+    for parsed in load_terraform().values():
+        for block in parsed.get("data", []):
+            document = block.get("aws_iam_policy_document", {}).get("task")
+            if document:
+                contents = [d["statement"]["content"][0] for d in document["dynamic"]]
+                return {c["sid"]: c for c in contents}
+    raise KeyError("aws_iam_policy_document.task")
+
+
+def test_publishers_may_read_their_own_topics_limit() -> None:
+    publish = task_policy_statements()["PublishOwnTopic"]
+    assert set(publish["actions"]) == {"sns:Publish", "sns:GetTopicAttributes"}
+    assert publish["resources"] == ["${aws_sns_topic.this[statement.value].arn}"]
+
+
+def test_every_queue_accepts_what_its_topic_may_send() -> None:
+    from taskoverflow_events import quotas
+
+    for name, queue in resources("aws_sqs_queue").items():
+        assert queue.get("max_message_size") == "${var.message_max_bytes}", name
+    default = next(
+        block["message_max_bytes"]["default"]
+        for parsed in load_terraform().values()
+        for block in parsed.get("variable", [])
+        if "message_max_bytes" in block
+    )
+    assert default >= quotas.SNS_DEFAULT_MAX_MESSAGE_BYTES
+    assert "MaximumMessageSize" not in text(resources("aws_sns_topic")["this"]), (
+        "a topic's own limit would need the queues' raised with it"
+    )
+
+
+def test_a_standby_relay_runs_beside_the_leader() -> None:
+    assert local("processes")["todo-api-relay"]["desired"] == 2

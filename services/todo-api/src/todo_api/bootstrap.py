@@ -13,12 +13,25 @@ from todo_api.relay.relay import Relay
 
 
 def build_relay(settings: Settings) -> Relay:
+    # Every statement, lock wait and quiet transaction of the relay, and every SNS call, is
+    # bounded to a third of its lease, so a relay cut off mid-pass neither holds row locks its
+    # successor needs nor publishes long after it could have lost the lease (ADR 5).
+    bound_seconds = max(1.0, settings.relay_lease_seconds / 3)
     return Relay(
-        make_engine(settings.database_url, password=settings.database_password),
-        publisher_for(settings.aws, settings.todo_topic),
+        make_engine(
+            settings.database_url,
+            password=settings.database_password,
+            statement_timeout_ms=int(bound_seconds * 1000),
+            idle_in_transaction_timeout_ms=int(bound_seconds * 1000),
+        ),
+        publisher_for(settings.aws, settings.todo_topic, read_timeout=bound_seconds),
         batch_size=settings.relay_batch_size,
+        owners_per_pass=settings.relay_owners_per_pass,
         idle_seconds=settings.relay_idle_seconds,
         max_backoff_seconds=settings.relay_max_backoff_seconds,
+        lease_seconds=settings.relay_lease_seconds,
+        lag_report_seconds=settings.relay_lag_report_seconds,
+        metrics_namespace=settings.metrics_namespace,
         liveness=Liveness.from_env(),
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from taskoverflow_events.callback_urls import IpNetwork, parse_networks
+from taskoverflow_events.metrics import DEFAULT_NAMESPACE
 from taskoverflow_events.process import ProcessSettings, common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/todo-api.db"
@@ -32,8 +33,12 @@ class Settings(ProcessSettings):
     callback_allowed_networks: tuple[IpNetwork, ...] = ()
     port: int = 6400
     relay_batch_size: int = 100
+    relay_owners_per_pass: int = 10
     relay_idle_seconds: float = 0.05
     relay_max_backoff_seconds: float = 5.0
+    relay_lease_seconds: float = 10.0
+    relay_lag_report_seconds: float = 15.0
+    metrics_namespace: str = DEFAULT_NAMESPACE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,8 +56,12 @@ class Settings(ProcessSettings):
             callback_allowed_networks=parse_networks(env.get("CALLBACK_ALLOWED_NETWORKS")),
             port=int(env.get("PORT", "6400")),
             relay_batch_size=int(env.get("RELAY_BATCH_SIZE", "100")),
+            relay_owners_per_pass=int(env.get("RELAY_OWNERS_PER_PASS", "10")),
             relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "0.05")),
             relay_max_backoff_seconds=float(env.get("RELAY_MAX_BACKOFF_SECONDS", "5")),
+            relay_lease_seconds=float(env.get("RELAY_LEASE_SECONDS", "10")),
+            relay_lag_report_seconds=float(env.get("RELAY_LAG_REPORT_SECONDS", "15")),
+            metrics_namespace=env.get("METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
         )
 
     def __post_init__(self) -> None:

@@ -1,14 +1,18 @@
 from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from taskoverflow_events.persistence import make_engine
-from taskoverflow_testing.plugin import AwsEndpoint, aws_settings_for
+from taskoverflow_events.publisher import Publisher
+from taskoverflow_testing.plugin import AwsEndpoint, AwsWorld, aws_settings_for
+from taskoverflow_testing.queues import TopicTap
 from todo_api.api import create_app
 from todo_api.application import TodoApplication
 from todo_api.config import Settings
+from todo_api.relay.relay import Relay
 from todo_api.store.migrate import upgrade
 from todo_api.store.tables import metadata
 
@@ -49,3 +53,29 @@ def application(pg_engine: Engine) -> TodoApplication:
 @pytest.fixture
 def client(settings: Settings, application: TodoApplication) -> FlaskClient:
     return create_app(settings, application=application).test_client()
+
+
+TODO_TOPIC = "todo-events.fifo"
+
+
+@pytest.fixture
+def worker_tap(aws: AwsWorld) -> TopicTap:
+    """A queue with the ical-worker's own filter policy, so we see exactly what it would get."""
+    sub = aws.subscription_into("ical-worker-todo-events.fifo")
+    return TopicTap(aws.settings, aws.topic_arn(TODO_TOPIC), filter_policy=sub.filter_policy())
+
+
+class RelayFactory(Protocol):
+    def __call__(self, engine: Engine, aws: AwsWorld, sns: Any = None, **options: Any) -> Relay: ...
+
+
+@pytest.fixture
+def make_relay() -> RelayFactory:
+    """A relay on `engine` publishing to the world's todo topic; quick to poll and back off."""
+
+    def make(engine: Engine, aws: AwsWorld, sns: Any = None, **options: Any) -> Relay:
+        sns = sns or aws.settings.client("sns")
+        options = {"idle_seconds": 0.01, "max_backoff_seconds": 0.5, **options}
+        return Relay(engine, Publisher(sns, aws.topic_arn(TODO_TOPIC)), **options)
+
+    return make

@@ -18,7 +18,7 @@ from taskoverflow_events.schemas.todo_changed import TodoChangedV1
 from todo_api.application import TodoApplication
 from todo_api.domain.commands import CreateTodo, DeleteTodo, UpdateTodo
 from todo_api.domain.todo import Todo, evolve
-from todo_api.store import event_store
+from todo_api.store import event_store, outbox
 from todo_api.store.migrate import upgrade
 from todo_api.store.tables import events, metadata
 
@@ -106,12 +106,13 @@ class EventStoreContract:
         for i in range(3):
             app.create("dave", CreateTodo(title=str(i)))
         with engine.connect() as conn:
-            pending = event_store.unpublished(conn, 10)
+            pending = outbox.owner_pending(conn, "dave", 10)
         assert [p.sequence for p in pending] == [1, 2, 3]
         with engine.begin() as conn:
-            event_store.mark_published(conn, [pending[0].event_id])
+            outbox.mark_published(conn, [pending[0].event_id])
         with engine.connect() as conn:
-            assert [p.sequence for p in event_store.unpublished(conn, 10)] == [2, 3]
+            assert [p.sequence for p in outbox.owner_pending(conn, "dave", 10)] == [2, 3]
+            assert outbox.unpublished_count(conn) == 2
 
 
 class TestOnSQLite(EventStoreContract):

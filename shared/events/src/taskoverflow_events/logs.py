@@ -12,6 +12,8 @@ import sys
 
 import structlog
 
+from taskoverflow_events.metrics import drop_emf_block
+
 
 def configure(service: str, *, json: bool | None = None, level: str = "INFO") -> None:
     if json is None:
@@ -32,7 +34,7 @@ def configure(service: str, *, json: bool | None = None, level: str = "INFO") ->
             structlog.processors.EventRenamer("message"),
         ]
         if json
-        else []
+        else [drop_emf_block]
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

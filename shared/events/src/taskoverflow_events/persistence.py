@@ -29,16 +29,52 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+# A connection attempt gives up after 5 s, and TCP keepalives run on both ends of every
+# PostgreSQL connection. The client side (libpq) notices a database that vanished without
+# closing the connection; the server side (the `options`) drops a client that did, and with it
+# the client's locks and open transaction. Without them a peer that disappears mid-connection
+# (a host lost, a partition) holds its socket open for hours.
+KEEPALIVES: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+SERVER_KEEPALIVES = (
+    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+    " -c tcp_user_timeout=30000"
+)
 
-def make_engine(database_url: str, *, password: str | None = None, **kwargs: Any) -> Engine:
+
+def make_engine(
+    database_url: str,
+    *,
+    password: str | None = None,
+    statement_timeout_ms: int | None = None,
+    idle_in_transaction_timeout_ms: int | None = None,
+    **kwargs: Any,
+) -> Engine:
     """`password`, when given, fills in the URL's: deployments inject it from a secret store
-    (DATABASE_PASSWORD) so that the URL itself holds none."""
+    (DATABASE_PASSWORD) so that the URL itself holds none. The timeouts (PostgreSQL only) bound
+    how long one statement may run or wait for a lock, and how long the server keeps a session
+    that went quiet inside a transaction (with its locks) before ending it."""
     url = make_url(database_url)
     if password and not url.password:
         url = url.set(password=password)
     if url.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
+        options = SERVER_KEEPALIVES
+        if statement_timeout_ms is not None:
+            options += f" -c statement_timeout={statement_timeout_ms}"
+            options += f" -c lock_timeout={statement_timeout_ms}"
+        if idle_in_transaction_timeout_ms is not None:
+            options += f" -c idle_in_transaction_session_timeout={idle_in_transaction_timeout_ms}"
+        given = dict(kwargs.get("connect_args", {}))
+        options = f"{options} {given.pop('options', '')}".strip()
+        kwargs["connect_args"] = {**KEEPALIVES, **given, "options": options}
         return create_engine(url, **kwargs)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)

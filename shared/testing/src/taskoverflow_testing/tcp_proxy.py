@@ -1,5 +1,7 @@
 """A loopback TCP proxy that can be taken down and brought back, to make an endpoint unreachable
-for real (connections refused, open ones cut) without touching the server behind it."""
+for real (connections refused, open ones cut) without touching the server behind it; or that
+can hold traffic, every connection left open and nothing forwarded either way, as when a host
+vanishes or a network partitions: neither end is told, each just stops hearing the other."""
 
 from __future__ import annotations
 
@@ -17,14 +19,12 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     @property
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def is_up(self) -> bool:
-        return self._listener is not None
 
     def up(self) -> TcpProxy:
         if self._listener is not None:
@@ -50,6 +50,14 @@ class TcpProxy:
                 conn.close()
             self._connections.clear()
 
+    def hold(self) -> None:
+        """Stop forwarding in both directions without closing anything."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        """Forward again whatever was held, and what comes after."""
+        self._flowing.set()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -69,6 +77,7 @@ class TcpProxy:
     def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                self._flowing.wait()
                 dst.sendall(data)
         except OSError:
             pass

@@ -1,25 +1,39 @@
-"""Publish the outbox in insert order, marking each chunk published once SNS has accepted it.
+"""Publish the outbox to SNS, owners in turns, marking what SNS accepted after each pass.
 
-A crash between publish and mark re-publishes that chunk on restart; the FIFO topic drops the
+A pass takes up to `owners_per_pass` owners with unpublished events, in turns (round-robin by
+name), and up to an equal share of `batch_size` of each one's oldest events; their events are
+interleaved, so a quiet owner's one event rides in the pass's first PublishBatch however many
+events another owner has waiting. An owner's events always go out in its stream's order.
+
+A crash between publish and mark re-publishes that pass on restart; the FIFO topic drops the
 repeat by MessageDeduplicationId (= event_id) within five minutes and consumers are idempotent
-beyond it, so nothing is lost or applied twice. An SNS outage stops the loop from marking
-anything: writes keep succeeding and the backlog goes out, in order, once SNS is back.
+beyond it. An SNS outage fails the pass: writes keep succeeding and the backlog goes out once SNS
+is back. An event SNS refuses pauses only its own owner (relay/refusals.py).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
+from itertools import zip_longest
 
 import structlog
 from sqlalchemy import Connection, Engine
 
+from taskoverflow_events import quotas
 from taskoverflow_events.healthcheck import Liveness
+from taskoverflow_events.metrics import DEFAULT_NAMESPACE
 from taskoverflow_events.persistence import is_postgres
-from taskoverflow_events.publisher import SNS_BATCH_LIMIT, OutgoingMessage, Publisher
-from todo_api.relay.leadership import Leadership
-from todo_api.store import event_store
+from taskoverflow_events.publisher import (
+    OutgoingMessage,
+    Publisher,
+    PublishInterrupted,
+    PublishOutcome,
+)
+from todo_api.relay.lag import LagReport
+from todo_api.relay.leadership import Lease
+from todo_api.relay.refusals import RefusedOwners
+from todo_api.store import outbox
 from todo_api.store.notifications import OUTBOX_CHANNEL, ChannelListener
 
 log = structlog.get_logger("todo_api.relay")
@@ -29,6 +43,8 @@ log = structlog.get_logger("todo_api.relay")
 class RelayPass:
     published: int
     failed: int
+    # Some owner had more waiting than this pass took: pass again at once.
+    more: bool
 
 
 class Relay:
@@ -38,18 +54,27 @@ class Relay:
         publisher: Publisher,
         *,
         batch_size: int = 100,
+        owners_per_pass: int = 10,
         idle_seconds: float = 0.05,
         max_backoff_seconds: float = 5.0,
         listen_seconds: float = 1.0,
+        lease_seconds: float = 10.0,
+        lag_report_seconds: float = 15.0,
+        metrics_namespace: str = DEFAULT_NAMESPACE,
         liveness: Liveness | None = None,
     ) -> None:
         self._liveness = liveness or Liveness(None)
         self._engine = engine
         self._publisher = publisher
         self._batch_size = batch_size
+        # Each owner in a pass gets at least one full PublishBatch: so many owners fit a pass.
+        self._owners_per_pass = max(1, min(owners_per_pass, batch_size // quotas.MAX_BATCH_ENTRIES))
         self._idle = idle_seconds
         self._max_backoff = max_backoff_seconds
-        self._leadership = Leadership(engine)
+        self._lease = Lease(engine, seconds=lease_seconds)
+        self._refused = RefusedOwners()
+        self._lag = LagReport(engine, namespace=metrics_namespace, every_seconds=lag_report_seconds)
+        self._cursor = ""  # the last owner served: the next pass starts after it
         self._stop = threading.Event()
         # On PostgreSQL a commit that appends events wakes the relay (migration 0004), so it
         # neither polls an idle outbox nor lets a new event wait out a polling interval.
@@ -57,104 +82,127 @@ class Relay:
         self._listen = listen_seconds
 
     def publish_pending(self) -> RelayPass:
-        """One pass over the outbox. Raises if SNS or the database is unreachable."""
+        """One pass over the outbox, if this relay leads. Raises if SNS or the database is
+        unreachable, after recording whatever went out before the failure."""
+        if not self._lease.hold():
+            return RelayPass(published=0, failed=0, more=False)
         with self._engine.connect() as conn:
-            rows = self.pending(conn)
-        published = failed = 0
-        blocked_owners: set[str] = set()
-        for start in range(0, len(rows), SNS_BATCH_LIMIT):
-            # After a refused entry, hold back that owner's later events so order is kept.
-            chunk = [
-                r for r in rows[start : start + SNS_BATCH_LIMIT] if r.owner not in blocked_owners
-            ]
-            if not chunk:
-                continue
-            outcome = self._publisher.publish_messages(
-                [
-                    OutgoingMessage(
-                        event_id=r.event_id,
-                        event_type=r.event_type,
-                        schema_version=r.schema_version,
-                        owner=r.owner,
-                        body=r.body,
-                    )
-                    for r in chunk
-                ]
-            )
-            with self._engine.begin() as conn:
-                event_store.mark_published(conn, outcome.published)
-            published += len(outcome.published)
-            for row in chunk:
-                if row.event_id in outcome.failed:
-                    failed += 1
-                    blocked_owners.add(row.owner)
-                    log.error(
-                        "SNS refused an event; will retry",
-                        event_id=str(row.event_id),
-                        owner=row.owner,
-                        sequence=row.sequence,
-                        reason=outcome.failed[row.event_id],
-                    )
-        if published:
-            log.debug("published", count=published)
-        return RelayPass(published=published, failed=failed)
+            rows, more = self.select_pass(conn)
+        if not rows:
+            return RelayPass(published=0, failed=0, more=False)
+        messages = [
+            OutgoingMessage(r.event_id, r.event_type, r.schema_version, r.owner, r.body)
+            for r in rows
+        ]
+        try:
+            # Before each call: still the leader (renewing the lease when due)?
+            outcome = self._publisher.publish_messages(messages, may_continue=self._lease.hold)
+        except PublishInterrupted as interrupted:
+            self._record(rows, interrupted.outcome)
+            raise
+        self._record(rows, outcome)
+        return RelayPass(len(outcome.published), len(outcome.failed), more)
 
-    def pending(self, conn: Connection) -> list[event_store.StoredEvent]:
-        """What this pass will publish; see event_store.unpublished for why it is not a cursor."""
-        return event_store.unpublished(conn, self._batch_size)
+    def _record(self, rows: list[outbox.StoredEvent], outcome: PublishOutcome) -> None:
+        """Mark what SNS accepted; pause each owner SNS refused, and only those."""
+        with self._engine.begin() as conn:
+            outbox.mark_published(conn, outcome.published)
+        refused_owners = set()
+        for row in rows:
+            if row.event_id in outcome.failed:
+                reason = outcome.failed[row.event_id]
+                refused_owners.add(row.owner)
+                wait = self._refused.refuse(row.owner, reason)
+                log.error(
+                    "SNS refused an event; its owner's later events wait for it",
+                    event_id=str(row.event_id),
+                    owner=row.owner,
+                    sequence=row.sequence,
+                    reason=reason,
+                    retry_in_s=round(wait, 2),
+                )
+        published = set(outcome.published)
+        for owner in {r.owner for r in rows if r.event_id in published} - refused_owners:
+            self._refused.accepted(owner)
+        if outcome.published:
+            log.debug("published", count=len(outcome.published))
+
+    def select_pass(self, conn: Connection) -> tuple[list[outbox.StoredEvent], bool]:
+        """This pass's events, owners interleaved, and whether any owner has more waiting."""
+        paused = self._refused.waiting()
+        owners = [
+            o
+            for o in outbox.pending_owners(
+                conn, after=self._cursor, limit=self._owners_per_pass + len(paused)
+            )
+            if o not in paused
+        ][: self._owners_per_pass]
+        if not owners:
+            return [], False
+        self._cursor = owners[-1]
+        share = max(quotas.MAX_BATCH_ENTRIES, self._batch_size // len(owners))
+        per_owner = [outbox.owner_pending(conn, owner, share) for owner in owners]
+        interleaved = [row for rank in zip_longest(*per_owner) for row in rank if row is not None]
+        more = len(owners) == self._owners_per_pass or any(len(p) == share for p in per_owner)
+        return interleaved, more
 
     def run(self) -> None:
-        log.info("relay started", topic_arn=self._publisher.topic_arn)
+        log.info("relay started", topic_arn=self._publisher.topic_arn, holder=self._lease.holder)
         backoff = self._idle
-        was_leader = False
+        term: int | None = None
         while not self._stop.is_set():
             self._liveness.beat()
             try:
-                if not self._leadership.acquire():
-                    if was_leader:
+                if not self._lease.hold():
+                    if term is not None:
                         log.warning("lost relay leadership; standing by")
-                    was_leader = False
-                    self._stop.wait(1.0)
+                    term = None
+                    self._stop.wait(min(1.0, self._lease.seconds / 4))
                     continue
-                if not was_leader:
-                    log.info("relay is leader")
-                    was_leader = True
+                if self._lease.term != term:
+                    # Another relay may have led meanwhile: what this one knew is stale.
+                    term = self._lease.term
+                    self._refused = RefusedOwners()
+                    self._cursor = ""
+                    log.info("relay is leader", term=term)
+                self._report_lag()
                 result = self.publish_pending()
                 backoff = self._idle
-                if result.failed:
-                    self._stop.wait(self._idle)  # SNS refused some: retry them soon
-                elif result.published < self._batch_size:
-                    # The outbox was drained as of this pass's read. Whatever commits after
-                    # that read has notified the channel, so the rest ends at once for it;
-                    # another pass now would only find the outbox empty.
+                if not result.more:
+                    # The outbox was drained as of this pass's read (but for paused owners).
+                    # Whatever commits after that read has notified the channel, so the rest
+                    # ends at once for it; another pass now would only find nothing to do.
                     self._rest()
             except Exception as exc:  # noqa: BLE001 - an outage must only delay events
                 log.warning("relay pass failed; backing off", error=repr(exc), backoff_s=backoff)
                 self._stop.wait(backoff)
                 backoff = min(self._max_backoff, backoff * 2 if backoff else 0.1)
-        self._leadership.release()
+        self._lease.release()
         if self._wakeup is not None:
             self._wakeup.close()
         log.info("relay stopped")
 
+    def _report_lag(self) -> None:
+        """On its own timer and in its own try: an SNS outage must raise the lag, not hide it."""
+        if not self._lag.due():
+            return
+        try:
+            self._lag.report(owners_paused=len(self._refused.waiting()))
+        except Exception as exc:  # noqa: BLE001 - the metric then goes missing, which alarms
+            log.warning("could not measure the outbox's lag", error=repr(exc))
+
     def _rest(self) -> None:
-        """Until there may be something to publish: a notification, or a polling interval."""
+        """Until there may be something to publish: a notification, a polling interval, a paused
+        owner's turn, or the lease's renewal, whichever comes first."""
+        limit = self._lease.renew_in
+        retry = self._refused.next_retry_in()
+        if retry is not None:
+            limit = min(limit, retry)
         if self._wakeup is None:
-            self._stop.wait(self._idle)
+            self._stop.wait(min(self._idle, limit))
         else:
             # The timeout is only a safety net (and how soon a stop is noticed).
-            self._wakeup.wait(self._listen)
+            self._wakeup.wait(min(self._listen, limit))
 
     def stop(self) -> None:
         self._stop.set()
-
-    def drain(self, timeout: float = 10.0) -> None:
-        """Publish until the outbox is empty (for tests and graceful shutdown)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.publish_pending().published == 0:
-                with self._engine.connect() as conn:
-                    if event_store.unpublished_count(conn) == 0:
-                        return
-            time.sleep(0.01)
-        raise TimeoutError("outbox did not drain")

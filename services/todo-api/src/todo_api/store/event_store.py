@@ -1,4 +1,5 @@
-"""Append envelopes to an owner's stream, and read them back by owner, todo or publication state.
+"""Append envelopes to an owner's stream, and read them back by owner or todo (the outbox's view
+of the same table is outbox.py).
 
 Appending takes the owner's stream row with an upsert that returns the new version, which in
 PostgreSQL holds that row's lock until commit: an owner's writers queue up, each gets the next
@@ -7,33 +8,17 @@ sequence, and their events commit in sequence order. The unique (owner, sequence
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, select
 
 from taskoverflow_events import Envelope, encode, new_envelope
 from taskoverflow_events.persistence import dialect_insert
 from todo_api.store.tables import events, streams
 
 PRODUCER = "todo-api"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An outbox row: enough to publish it verbatim and to mark it done."""
-
-    position: int
-    event_id: uuid.UUID
-    event_type: str
-    schema_version: int
-    owner: str
-    sequence: int
-    body: str
 
 
 def reserve_sequences(conn: Connection, owner: str, count: int) -> int:
@@ -138,59 +123,3 @@ def todo_events(conn: Connection, owner: str, todo_id: int) -> list[str]:
         .order_by(events.c.sequence)
     )
     return [r.body for r in rows]
-
-
-def unpublished(conn: Connection, limit: int) -> list[StoredEvent]:
-    """The relay's work list: every event not yet on SNS, oldest insert first.
-
-    Selected by `published_at IS NULL`, never by "position > the last one published": a row with a
-    lower position that commits late is still unpublished, so it is picked up on the next pass.
-    """
-    rows = conn.execute(
-        select(*STORED_COLUMNS)
-        .where(events.c.published_at.is_(None))
-        .order_by(events.c.position)
-        .limit(limit)
-    )
-    return [stored_event(r) for r in rows]
-
-
-STORED_COLUMNS = (
-    events.c.position,
-    events.c.event_id,
-    events.c.event_type,
-    events.c.schema_version,
-    events.c.owner,
-    events.c.sequence,
-    events.c.body,
-)
-
-
-def stored_event(row: Row[Any]) -> StoredEvent:
-    return StoredEvent(
-        position=row.position,
-        event_id=uuid.UUID(row.event_id),
-        event_type=row.event_type,
-        schema_version=row.schema_version,
-        owner=row.owner,
-        sequence=row.sequence,
-        body=row.body,
-    )
-
-
-def mark_published(conn: Connection, event_ids: Sequence[uuid.UUID]) -> None:
-    if not event_ids:
-        return
-    conn.execute(
-        update(events)
-        .where(events.c.event_id.in_([str(e) for e in event_ids]))
-        .values(published_at=func.now())
-    )
-
-
-def unpublished_count(conn: Connection) -> int:
-    return int(
-        conn.execute(
-            select(func.count()).select_from(events).where(events.c.published_at.is_(None))
-        ).scalar_one()
-    )

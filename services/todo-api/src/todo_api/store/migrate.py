@@ -18,9 +18,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
+    # Alembic runs the transaction (env.py), so a migration may step out of it where PostgreSQL
+    # requires (CREATE INDEX CONCURRENTLY).
+    with engine.connect() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        conn.commit()
 
 
 def main() -> int:

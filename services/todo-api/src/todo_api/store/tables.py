@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -46,6 +47,15 @@ events = Table(
     Index(
         "ix_events_unpublished",
         "position",
+        postgresql_where=Column("published_at").is_(None),
+        sqlite_where=Column("published_at").is_(None),
+    ),
+    # The relay takes owners in turns: it finds the next owner with work, and that owner's
+    # oldest unpublished events, each with one probe of this index (see store/outbox.py).
+    Index(
+        "ix_events_unpublished_owner",
+        "owner",
+        "sequence",
         postgresql_where=Column("published_at").is_(None),
         sqlite_where=Column("published_at").is_(None),
     ),
@@ -111,6 +121,18 @@ owners = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("feed_token_sha256", String(64), nullable=True, unique=True),
     Column("created_at", DateTime, nullable=False),
+)
+
+# Who leads the relays: a lease that its holder renews and anyone may take once it has expired.
+# `expires_at` is seconds since the epoch on the database's clock, so relays on hosts whose clocks
+# disagree still agree on who leads; `term` counts changes of leader (see relay/leadership.py).
+relay_leases = Table(
+    "relay_leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("term", Integer, nullable=False),
 )
 
 # Events the consumer process has applied, claimed in the same transaction as the job update.
