@@ -45,6 +45,9 @@ def test_the_benchmark_runs_end_to_end_and_reports_every_figure(tmp_path: Path) 
     assert results["burst"]["cores_busy"]["emulator"] > 0
     assert results["burst"]["emulator_processes"] >= 1
     assert len(results["event_store"]) == 2
+    assert results["relay"]["events"] == 303
+    assert results["relay"]["events_per_second"] > 0
+    assert results["relay"]["bulk_events_before_last_quiet_one"] <= 100
     judged = {t["target"] for t in results["targets"]}
     assert {"calendar p50 at 1k", "burst", "rebuild", "GET /todos p99 / p50"} <= judged
     assert (tmp_path / report.with_suffix(".md").name).read_text().startswith("## Benchmark")

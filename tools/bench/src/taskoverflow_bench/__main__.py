@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from taskoverflow_bench import measures, render
-from taskoverflow_bench.report import markdown, plot, targets
+from taskoverflow_bench import measures, relay_rate, render
+from taskoverflow_bench.report import markdown, plot
 from taskoverflow_bench.system import running_system
+from taskoverflow_bench.verdicts import targets
 
 FULL = {
     "render": [1_000, 10_000, 100_000],
@@ -32,6 +33,8 @@ FULL = {
     "rounds": 3,
     "store": [10_000, 1_000_000],
     "floor": 40,
+    "relay_backlog": 5_000,
+    "relay_quiet": 20,
 }
 SMOKE = {
     "render": [200],
@@ -44,6 +47,8 @@ SMOKE = {
     "rounds": 2,
     "store": [1_000, 3_000],
     "floor": 8,
+    "relay_backlog": 300,
+    "relay_quiet": 3,
 }
 
 
@@ -96,6 +101,9 @@ def run(
         results["rebuild"] = measures.rebuild_rate(stack)
         save()
         results["event_store"] = measures.event_store_scale(stack, sizes["store"])
+        save()
+        results["relay"] = relay_rate.measure(stack, sizes["relay_backlog"], sizes["relay_quiet"])
+        print(f"relay: {results['relay']}", flush=True)
     results["targets"] = targets(results)
     return results
 
