@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import uuid
 from collections import Counter
@@ -211,12 +212,17 @@ def _sns_error(code: str, message: str) -> bytes:
 
 
 def _with_failed_entries(answer: bytes, failed: list[tuple[str, str]]) -> bytes:
+    """Add Failed members to a PublishBatch answer, however the emulator wrote an empty list
+    (`<Failed/>`, `<Failed />`, `<Failed></Failed>`, or none at all)."""
     members = "".join(
         f"<member><Id>{entry_id}</Id><Code>{code}</Code><Message>refused by the quota gate"
         f"</Message><SenderFault>false</SenderFault></member>"
         for entry_id, code in failed
     ).encode()
-    for empty in (b"<Failed/>", b"<Failed></Failed>"):
-        if empty in answer:
-            return answer.replace(empty, b"<Failed>" + members + b"</Failed>", 1)
-    return answer.replace(b"<Failed>", b"<Failed>" + members, 1)
+    answer, count = re.subn(rb"<Failed\s*/>", b"<Failed>" + members + b"</Failed>", answer, count=1)
+    if count:
+        return answer
+    if b"<Failed>" in answer:
+        return answer.replace(b"<Failed>", b"<Failed>" + members, 1)
+    closing = b"</PublishBatchResult>"
+    return answer.replace(closing, b"<Failed>" + members + b"</Failed>" + closing, 1)
