@@ -82,6 +82,7 @@ def _default_registry() -> EventRegistry:
         calendar_generation_failed.CalendarGenerationFailedV1,
     )
     registry.register(calendar_ready.EVENT_TYPE, 1, calendar_ready.CalendarReadyV1)
+    registry.register(calendar_ready.EVENT_TYPE, 2, calendar_ready.CalendarReadyV2)
     return registry
 
 

@@ -12,13 +12,14 @@ from typing import Any
 
 from taskoverflow_events.errors import UnknownSchemaVersion
 from taskoverflow_events.registry import REGISTRY, EventRegistry
+from taskoverflow_events.schemas import calendar_ready
 
 Data = dict[str, Any]
 Upcaster = Callable[[Data], Data]
 
-# No schema has needed a second version yet. The first entry will look like
-#   ("TodoChanged", 1): todo_changed_v1_to_v2,
-UPCASTERS: Mapping[tuple[str, int], Upcaster] = {}
+UPCASTERS: Mapping[tuple[str, int], Upcaster] = {
+    ("CalendarReady", 1): calendar_ready.calendar_ready_v1_to_v2,
+}
 
 
 def upcast(

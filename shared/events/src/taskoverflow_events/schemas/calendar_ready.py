@@ -1,4 +1,13 @@
-"""CalendarReady: the notifier's last word on a job, after any webhook was attempted."""
+"""CalendarReady: what the notifier did about a finished calendar job.
+
+v1 was the notifier's last word on a job, success or failure, after any webhook was attempted,
+and todo-api took the job's status from it, so a slow webhook held the status (and every job
+behind it in the notifier) for as long as the receiver liked. Since v2 a job's status comes from
+CalendarGenerated or CalendarGenerationFailed, and CalendarReady means only "the owner's webhook
+for this job was delivered, or given up on" (ADR 6). A v1 reader would misread v2 (no outcome:
+not a finished job), hence the new version; the upcaster keeps v1's notification and drops
+its outcome, which readers now take from the calendar events themselves.
+"""
 
 import uuid
 from typing import Literal
@@ -30,3 +39,31 @@ class CalendarReadyV1(BaseModel):
     notification: NotificationV1 | None = Field(
         default=None, description="The webhook attempt, when the job asked for one."
     )
+
+
+class NotificationV2(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    delivered: bool = Field(description="A 2xx answer arrived within the delivery's deadline.")
+    attempts: int = Field(ge=0)
+    status_code: int | None = Field(default=None, description="The last answer's status.")
+    delivery_id: str | None = Field(
+        default=None, description="X-TaskOverflow-Delivery, the same on every attempt."
+    )
+    error: str | None = Field(default=None, description="Why the last attempt failed, if it did.")
+
+
+class CalendarReadyV2(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    job_id: uuid.UUID
+    notification: NotificationV2 | None = Field(
+        default=None,
+        description="The webhook's fate; absent only in events upcast from a v1 without one.",
+    )
+
+
+def calendar_ready_v1_to_v2(data: dict[str, object]) -> dict[str, object]:
+    """Keep the job and its notification; the outcome now travels in the calendar events."""
+    return {"job_id": data["job_id"], "notification": data.get("notification")}
