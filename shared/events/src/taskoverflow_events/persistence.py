@@ -17,12 +17,15 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Index,
     Insert,
     MetaData,
     String,
     Table,
     create_engine,
+    delete,
     event,
+    select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -141,6 +144,7 @@ def handled_events_table(metadata: MetaData) -> Table:
         metadata,
         Column("event_id", String(36), primary_key=True),
         Column("handled_at", DateTime, nullable=False),
+        Index("ix_handled_events_handled_at", "handled_at"),  # for retention
     )
 
 
@@ -156,3 +160,12 @@ def claim_event(conn: Connection, table: Table, event_id: uuid.UUID) -> bool:
         .returning(table.c.event_id)
     )
     return conn.execute(stmt).first() is not None
+
+
+def purge_handled_events(conn: Connection, table: Table, *, before: datetime, limit: int) -> int:
+    """Forget up to `limit` event ids handled before `before`; returns how many. The caller
+    keeps them longer than SQS can hold a message (14 days), so any redelivery is still known."""
+    doomed = (
+        select(table.c.event_id).where(table.c.handled_at < before).limit(limit).scalar_subquery()
+    )
+    return int(conn.execute(delete(table).where(table.c.event_id.in_(doomed))).rowcount or 0)

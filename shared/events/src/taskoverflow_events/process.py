@@ -15,6 +15,7 @@ from taskoverflow_events.consumer import BatchHandler, Handler, QueueConsumer
 from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.startup import retry_until
+from taskoverflow_events.versions import parse_write_versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,11 @@ class ProcessSettings:
     log_json: bool | None = None
     log_level: str = "INFO"
     consumer_wait_seconds: int = 10
+    # Receive loops per consumer process: one owner's long batch never holds up another's.
+    consumer_concurrency: int = 4
     database_password: str | None = field(default=None, repr=False)
+    # Event versions to write ahead of this release's defaults (versions.py, ADR 7).
+    write_versions: Mapping[str, int] = field(default_factory=dict)
 
 
 def common_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -36,7 +41,9 @@ def common_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "log_json": None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
         "log_level": env.get("LOG_LEVEL", "INFO"),
         "consumer_wait_seconds": int(env.get("CONSUMER_WAIT_SECONDS", "10")),
+        "consumer_concurrency": int(env.get("CONSUMER_CONCURRENCY", "4")),
         "database_password": env.get("DATABASE_PASSWORD") or None,
+        "write_versions": parse_write_versions(env.get("EVENT_WRITE_VERSIONS")),
     }
 
 
@@ -57,6 +64,7 @@ def consumer_for(
     wait_seconds: int,
     after_batch: Callable[[list[DecodedEvent]], None] | None = None,
     batch_handlers: Mapping[str, BatchHandler] | None = None,
+    concurrency: int = 1,
 ) -> QueueConsumer:
     """A consumer of `queue` (name without the environment prefix)."""
     sqs = aws.client("sqs")
@@ -69,6 +77,7 @@ def consumer_for(
         liveness=Liveness.from_env(),
         after_batch=after_batch,
         batch_handlers=batch_handlers,
+        concurrency=concurrency,
     )
 
 

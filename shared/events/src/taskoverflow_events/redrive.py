@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from taskoverflow_events import quotas
 from taskoverflow_events.aws import AwsSettings, find_queue_url
-from taskoverflow_events.consumer import DEAD_LETTER_REASON, SOURCE_QUEUE
+from taskoverflow_events.queue_calls import DEAD_LETTER_REASON, SOURCE_QUEUE
 
 
 class RedriveError(RuntimeError):

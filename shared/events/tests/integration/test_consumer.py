@@ -361,3 +361,40 @@ def test_in_place_retries_end_with_the_batch_budget_and_leave_the_message(aws: A
     assert time.monotonic() - started < 3, "the budget bounds the retries"
     assert len(report.failed) == 1
     assert count(aws, url) == 1, "left for SQS to redeliver"
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_one_groups_long_batch_holds_up_another_group_only_with_one_loop(
+    aws: AwsWorld, loops: int
+) -> None:
+    url = make_queue(aws, fifo=True, visibility=30)
+    for _ in range(12):
+        send(aws, url, event_body("alice"), group="alice")
+    send(aws, url, event_body("bob"), group="bob")
+    handled: list[tuple[str, float]] = []
+
+    def handle(event: DecodedEvent) -> None:
+        if event.envelope.owner == "alice":
+            time.sleep(0.3)  # alice's backlog is slow to apply
+        handled.append((event.envelope.owner, time.monotonic()))
+        if len(handled) == 13:
+            loop.stop()
+
+    loop = QueueConsumer(
+        aws.settings.client("sqs"),
+        url,
+        {"CalendarGenerationStarted": handle},
+        wait_time_seconds=1,
+        concurrency=loops,
+    )
+    runner = threading.Thread(target=loop.run, kwargs={"max_batches": 30})
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive()
+    owners = [owner for owner, _ in handled]
+    assert sorted(owners) == ["alice"] * 12 + ["bob"]
+    bob_at = owners.index("bob")
+    if loops == 1:
+        assert bob_at >= 10, "one loop: bob waits for alice's batch in hand"
+    else:
+        assert bob_at <= 2, f"two loops: bob went while alice's batch was in hand ({owners})"
