@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+
 from taskoverflow_events.consumer import QueueConsumer
 from taskoverflow_events.healthcheck import Liveness
+from taskoverflow_events.periodic import Periodic
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.process import consumer_for, publisher_for
 from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
 from todo_api.consumer.handlers import batch_handlers, handlers
+from todo_api.consumer.housekeeping import fail_overdue_jobs, purge_bookkeeping
 from todo_api.relay.relay import Relay
 
 
@@ -37,11 +41,23 @@ def build_relay(settings: Settings) -> Relay:
 
 
 def build_consumer(settings: Settings) -> QueueConsumer:
-    export = CalendarExport(make_engine(settings.database_url, password=settings.database_password))
+    engine = make_engine(settings.database_url, password=settings.database_password)
+    export = CalendarExport(engine)
+    deadline = settings.job_deadline_seconds
+    tasks = [
+        Periodic(
+            "job-deadlines", min(30.0, deadline / 4), lambda: fail_overdue_jobs(engine, deadline)
+        ),
+        Periodic("retention", 3600.0, lambda: purge_bookkeeping(engine, settings.retention_days)),
+    ]
+    for task in tasks:
+        task.start()
+        atexit.register(task.stop)
     return consumer_for(
         settings.aws,
         settings.calendar_queue,
         handlers(export),
         wait_seconds=settings.consumer_wait_seconds,
+        concurrency=settings.consumer_concurrency,
         batch_handlers=batch_handlers(export),
     )

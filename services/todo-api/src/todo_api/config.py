@@ -16,6 +16,7 @@ from taskoverflow_events.process import ProcessSettings, common_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/todo-api.db"
 AUTH_MODES = ("none", "token")
+MIN_RETENTION_DAYS = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,15 @@ class Settings(ProcessSettings):
     relay_lease_seconds: float = 10.0
     relay_lag_report_seconds: float = 15.0
     metrics_namespace: str = DEFAULT_NAMESPACE
+    # Status long-polls waiting at once in one web process, in all and per owner: keep the total
+    # below the server's threads (gunicorn: 16 per worker) so health checks always find one.
+    long_poll_max: int = 8
+    long_poll_max_per_owner: int = 2
+    # A calendar job not finished this long after it was asked for is failed, with a reason.
+    job_deadline_seconds: float = 600.0
+    # Bookkeeping (handled event ids, finished jobs) is kept this many days; above SQS's 14-day
+    # maximum retention, so a redelivered message is still recognised.
+    retention_days: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,9 +72,18 @@ class Settings(ProcessSettings):
             relay_lease_seconds=float(env.get("RELAY_LEASE_SECONDS", "10")),
             relay_lag_report_seconds=float(env.get("RELAY_LAG_REPORT_SECONDS", "15")),
             metrics_namespace=env.get("METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
+            long_poll_max=int(env.get("LONG_POLL_MAX", "8")),
+            long_poll_max_per_owner=int(env.get("LONG_POLL_MAX_PER_OWNER", "2")),
+            job_deadline_seconds=float(env.get("JOB_DEADLINE_SECONDS", "600")),
+            retention_days=int(env.get("RETENTION_DAYS", "30")),
         )
 
     def __post_init__(self) -> None:
+        if self.retention_days < MIN_RETENTION_DAYS:
+            raise ValueError(
+                f"RETENTION_DAYS must be at least {MIN_RETENTION_DAYS}: SQS keeps a message up to"
+                " 14 days, and its id must still be known when it comes back"
+            )
         if self.auth_mode not in AUTH_MODES:
             raise ValueError(
                 f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {self.auth_mode!r}"

@@ -34,8 +34,8 @@ def status(client: FlaskClient, job_id: str) -> dict[str, Any]:
     return response.json  # type: ignore[no-any-return]
 
 
-def consume(export: CalendarExport, event_type: str, **data: Any) -> None:
-    handlers(export)[event_type](decode(json.dumps(sample(event_type, **data))))
+def consume(export: CalendarExport, event_type: str, version: int = 1, **data: Any) -> None:
+    handlers(export)[event_type](decode(json.dumps(sample(event_type, version, **data))))
 
 
 @pytest.fixture
@@ -119,21 +119,80 @@ def test_progress_events_move_the_job_forward_once(
     job_id = request_job(client)
     consume(export, "CalendarGenerationStarted", job_id=job_id)
     assert status(client, job_id)["task_status"] == "STARTED"
-    ready = sample("CalendarReady", job_id=job_id)
-    event = decode(json.dumps(ready))
-    handlers(export)["CalendarReady"](event)
-    handlers(export)["CalendarReady"](event)  # a duplicate delivery
+    generated = decode(json.dumps(sample("CalendarGenerated", job_id=job_id)))
+    handlers(export)["CalendarGenerated"](generated)
+    handlers(export)["CalendarGenerated"](generated)  # a duplicate delivery
     body = status(client, job_id)
     assert body["task_status"] == "SUCCESS"
     assert [s["status"] for s in body["timeline"]] == ["PENDING", "STARTED", "SUCCESS"]
+    assert body["notified"] is None
+    assert body["notification"] is None, "no callback was asked for"
+
+
+def test_the_status_follows_the_calendar_and_the_webhook_is_reported_apart(
+    client: FlaskClient, export: CalendarExport
+) -> None:
+    job_id = request_job(client, {"callback_url": "https://hooks.example.com/calendar"})
+    consume(export, "CalendarGenerated", job_id=job_id)
+    body = status(client, job_id)
+    assert body["task_status"] == "SUCCESS", "no CalendarReady needed to finish the job"
+    assert body["notification"] == {
+        "state": "pending",
+        "attempts": None,
+        "status_code": None,
+        "error": None,
+    }
+    assert body["notified"] is None
+    consume(
+        export,
+        "CalendarReady",
+        version=2,
+        job_id=job_id,
+        notification={
+            "url": "https://hooks.example.com/calendar",
+            "delivered": False,
+            "attempts": 6,
+            "status_code": 503,
+            "delivery_id": "d",
+            "error": "503 Service Unavailable",
+        },
+    )
+    body = status(client, job_id)
+    assert body["task_status"] == "SUCCESS", "a failed webhook does not fail the calendar"
+    assert body["notified"] is False
+    assert body["notification"] == {
+        "state": "failed",
+        "attempts": 6,
+        "status_code": 503,
+        "error": "503 Service Unavailable",
+    }
+
+
+def test_an_old_notifiers_calendar_ready_reports_the_webhook_and_moves_nothing_back(
+    client: FlaskClient, export: CalendarExport
+) -> None:
+    job_id = request_job(client, {"callback_url": "https://hooks.example.com/calendar"})
+    consume(export, "CalendarGenerationFailed", job_id=job_id)
+    consume(export, "CalendarReady", job_id=job_id, outcome="success")  # v1, upcast
+    body = status(client, job_id)
+    assert body["task_status"] == "FAILURE", "the status came from the calendar, not from v1"
     assert body["notified"] is True
+    assert body["notification"]["state"] == "delivered"
+
+
+def test_a_calendar_ready_without_a_webhook_changes_nothing(
+    client: FlaskClient, export: CalendarExport
+) -> None:
+    job_id = request_job(client)
+    consume(export, "CalendarReady", job_id=job_id, notification=None)  # v1, no webhook
+    assert status(client, job_id)["task_status"] == "PENDING"
 
 
 def test_a_late_started_event_cannot_move_a_finished_job_back(
     client: FlaskClient, export: CalendarExport
 ) -> None:
     job_id = request_job(client)
-    consume(export, "CalendarReady", job_id=job_id)
+    consume(export, "CalendarGenerated", job_id=job_id)
     consume(export, "CalendarGenerationStarted", job_id=job_id)
     assert status(client, job_id)["task_status"] == "SUCCESS"
 
@@ -142,13 +201,9 @@ def test_a_failure_shows_its_error(client: FlaskClient, export: CalendarExport) 
     job_id = request_job(client)
     consume(
         export,
-        "CalendarReady",
+        "CalendarGenerationFailed",
         job_id=job_id,
-        outcome="failure",
-        bucket=None,
-        key=None,
         error={"code": "storage_unavailable", "message": "S3 said no"},
-        notification=None,
     )
     body = status(client, job_id)
     assert body["task_status"] == "FAILURE"
@@ -164,7 +219,7 @@ def test_the_result_streams_the_calendar_from_s3(
     key = f"calendars/default/{job_id}.ics"
     calendar = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
     aws.settings.client("s3").put_object(Bucket=aws.topology.bucket, Key=key, Body=calendar)
-    consume(export, "CalendarReady", job_id=job_id, bucket=aws.topology.bucket, key=key)
+    consume(export, "CalendarGenerated", job_id=job_id, bucket=aws.topology.bucket, key=key)
     response = client.get(f"{ICAL}/{job_id}/result")
     assert response.status_code == 200
     assert response.data == calendar
@@ -205,17 +260,15 @@ def test_a_run_of_job_events_applies_each_once_in_one_transaction(
 ) -> None:
     job_ids = [request_job(client) for _ in range(3)]
     started = [decode(json.dumps(sample("CalendarGenerationStarted", job_id=j))) for j in job_ids]
-    ready = [
-        decode(
-            json.dumps(sample("CalendarReady", job_id=j, outcome="success", bucket="b", key="k"))
-        )
+    generated = [
+        decode(json.dumps(sample("CalendarGenerated", job_id=j, bucket="b", key="k")))
         for j in job_ids
     ]
     run = batch_handlers(export)
     run["CalendarGenerationStarted"](started)
-    run["CalendarReady"](ready[:2])
+    run["CalendarGenerated"](generated[:2])
     assert [status(client, j)["task_status"] for j in job_ids] == ["SUCCESS", "SUCCESS", "STARTED"]
-    run["CalendarReady"](ready)  # two already handled, one new
+    run["CalendarGenerated"](generated)  # two already handled, one new
     run["CalendarGenerationStarted"](started)  # all handled: nothing moves back
     assert [status(client, j)["task_status"] for j in job_ids] == ["SUCCESS"] * 3
     with export.engine.connect() as conn:

@@ -25,14 +25,9 @@ from .test_calendar_jobs import ICAL, consume, request_job
 
 
 def finish(application: TodoApplication, job_id: str) -> None:
-    """What todo-api's consumer does with the job's CalendarReady."""
+    """What todo-api's consumer does with the job's CalendarGenerated."""
     consume(
-        CalendarExport(application.engine),
-        "CalendarReady",
-        job_id=job_id,
-        outcome="success",
-        bucket="b",
-        key="k",
+        CalendarExport(application.engine), "CalendarGenerated", job_id=job_id, bucket="b", key="k"
     )
 
 

@@ -13,6 +13,7 @@ from swagger_ui import api_doc
 from taskoverflow_events.persistence import make_engine
 from todo_api.api import calendar_feed, calendar_jobs, errors, events_feed, openapi, todos
 from todo_api.api.auth import authenticate
+from todo_api.api.long_polls import LongPollSlots
 from todo_api.api.requests import parse_query
 from todo_api.application import TodoApplication
 from todo_api.calendar_export import CalendarExport
@@ -42,6 +43,9 @@ def create_app(
     app.extensions["todo_application"] = application
     app.extensions["calendar_export"] = CalendarExport(application.engine)
     app.extensions["job_watch"] = JobWatch(application.engine)
+    app.extensions["long_polls"] = LongPollSlots(
+        total=settings.long_poll_max, per_owner=settings.long_poll_max_per_owner
+    )
     app.extensions["s3"] = settings.aws.client("s3")
 
     @app.before_request

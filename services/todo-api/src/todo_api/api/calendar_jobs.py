@@ -20,6 +20,7 @@ from flask import (
 )
 
 from taskoverflow_events.callback_urls import CallbackRefused, check_callback_url
+from todo_api.api.long_polls import LongPollSlots
 from todo_api.api.requests import CalendarRequestBody, JobStatusQuery, RequestInvalid
 from todo_api.api.serialization import stamp
 from todo_api.calendar_export import CalendarExport, JobNotFound
@@ -87,8 +88,20 @@ def job_status(task_id: str) -> Response:
             "timeline": timeline,
             "error": error,
             "notified": job.notified,
+            "notification": _notification(job),
         }
     )
+
+
+def _notification(job: jobs.CalendarJob) -> dict[str, Any] | None:
+    if job.notification_state is None:
+        return None
+    return {
+        "state": job.notification_state,
+        "attempts": job.notification_attempts,
+        "status_code": job.notification_status_code,
+        "error": job.notification_error,
+    }
 
 
 @bp.get("/todos/ical/<task_id>/result")
@@ -135,17 +148,22 @@ def _job(task_id: str) -> jobs.CalendarJob:
 
 def _job_when_finished(task_id: str, wait: float) -> jobs.CalendarJob:
     """The job once it has finished, or as it is after `wait` seconds: one request where a
-    polling client would make dozens, each costing the server as much as this whole wait."""
+    polling client would make dozens, each costing the server as much as this whole wait.
+    Only so many wait at once (long_polls.py); past that, the job as it is now."""
     watch: JobWatch = current_app.extensions["job_watch"]
+    slots: LongPollSlots = current_app.extensions["long_polls"]
     deadline = time.monotonic() + wait
-    with watch.watching(task_id) as changed:
-        while True:
-            job = _job(task_id)
-            remaining = deadline - time.monotonic()
-            if job.status in jobs.FINISHED or remaining <= 0:
-                return job
-            changed.wait(min(remaining, watch.recheck_seconds))
-            changed.clear()
+    with slots.slot(g.owner) as granted:
+        if not granted:
+            return _job(task_id)
+        with watch.watching(task_id) as changed:
+            while True:
+                job = _job(task_id)
+                remaining = deadline - time.monotonic()
+                if job.status in jobs.FINISHED or remaining <= 0:
+                    return job
+                changed.wait(min(remaining, watch.recheck_seconds))
+                changed.clear()
 
 
 def _external(endpoint: str, task_id: str) -> str:

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from todo_api.api.auth import Forbidden, Unauthorized
 from todo_api.api.calendar_jobs import JobNotReady
+from todo_api.api.long_polls import TooManyLongPolls
 from todo_api.api.requests import RequestInvalid, describe
 from todo_api.domain.errors import TodoNotFound, VersionMismatch
 
@@ -48,6 +49,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(VersionMismatch)
     def _stale(exc: VersionMismatch) -> tuple[Response, int]:
         return error(412, str(exc))
+
+    @app.errorhandler(TooManyLongPolls)
+    def _too_many(exc: TooManyLongPolls) -> tuple[Response, int]:
+        response, status = error(429, str(exc))
+        response.headers["Retry-After"] = "1"
+        return response, status
 
     @app.errorhandler(JobNotReady)
     def _job_not_ready(exc: JobNotReady) -> tuple[Response, int]:

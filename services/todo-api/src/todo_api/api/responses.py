@@ -60,6 +60,15 @@ class JobError(Answer):
     message: str | None
 
 
+class JobNotification(Answer):
+    state: Literal["pending", "delivered", "failed"] = Field(
+        description="pending from the job's end until the webhook is delivered or given up on"
+    )
+    attempts: int | None
+    status_code: int | None = Field(description="the receiver's last answer")
+    error: str | None = Field(description="why the last attempt failed, if it did")
+
+
 class JobStatus(Answer):
     task_id: str
     task_status: Literal["PENDING", "STARTED", "SUCCESS", "FAILURE"]
@@ -67,3 +76,6 @@ class JobStatus(Answer):
     timeline: list[JobStep]
     error: JobError | None
     notified: bool | None = Field(description="whether the callback was delivered, once known")
+    notification: JobNotification | None = Field(
+        description="the callback's delivery, reported apart from the status; null without one"
+    )

@@ -1,4 +1,9 @@
-"""What todo-api does with each event it consumes: move a calendar job forward, once."""
+"""What todo-api does with each event it consumes: move a calendar job forward, once.
+
+A job finishes when its calendar does (CalendarGenerated, CalendarGenerationFailed); its webhook
+is reported apart, when CalendarReady says what became of it (ADR 6). Each handler claims the
+event's id in the same transaction as its effect, so a redelivery changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ from sqlalchemy import Connection
 
 from taskoverflow_events import DecodedEvent
 from taskoverflow_events.consumer import BatchHandler, Handler
+from taskoverflow_events.schemas.calendar_generated import CalendarGeneratedV1
+from taskoverflow_events.schemas.calendar_generation_failed import CalendarGenerationFailedV1
 from taskoverflow_events.schemas.calendar_generation_started import CalendarGenerationStartedV1
-from taskoverflow_events.schemas.calendar_ready import CalendarReadyV1
+from taskoverflow_events.schemas.calendar_ready import CalendarReadyV2
 from todo_api.calendar_export import CalendarExport
 from todo_api.store import jobs
 
@@ -25,64 +32,75 @@ def _at(event: DecodedEvent) -> datetime:
     return event.envelope.occurred_at.astimezone(UTC).replace(tzinfo=None)
 
 
-def record_job_started(export: CalendarExport, event: DecodedEvent) -> None:
-    record_jobs_started(export, [event])
+def _started(event: DecodedEvent) -> Effect | None:
+    payload = event.payload
+    if not isinstance(payload, CalendarGenerationStartedV1):
+        return None
+    at = _at(event)
+    return lambda conn: jobs.mark_started(conn, str(payload.job_id), at)
 
 
-def record_jobs_started(export: CalendarExport, events: list[DecodedEvent]) -> None:
-    def effect(payload: CalendarGenerationStartedV1, at: datetime) -> Effect:
-        return lambda conn: jobs.mark_started(conn, str(payload.job_id), at)
-
-    chosen = [e for e in events if isinstance(e.payload, CalendarGenerationStartedV1)]
-    applied = export.apply_each_once(
-        [(e.envelope.event_id, effect(e.payload, _at(e))) for e in chosen]  # type: ignore[arg-type]
-    )
-    for event, done in zip(chosen, applied, strict=True):
-        if not done:
-            log.info("duplicate delivery ignored", event_id=str(event.envelope.event_id))
-
-
-def record_job_outcome(export: CalendarExport, event: DecodedEvent) -> None:
-    record_job_outcomes(export, [event])
-
-
-def record_job_outcomes(export: CalendarExport, events: list[DecodedEvent]) -> None:
-    def effect(payload: CalendarReadyV1, at: datetime) -> Effect:
-        succeeded = payload.outcome == "success"
+def _finished(event: DecodedEvent) -> Effect | None:
+    payload = event.payload
+    at = _at(event)
+    if isinstance(payload, CalendarGeneratedV1):
         return lambda conn: jobs.record_outcome(
-            conn,
-            str(payload.job_id),
-            at,
-            status=jobs.SUCCESS if succeeded else jobs.FAILURE,
-            bucket=payload.bucket,
+            conn, str(payload.job_id), at, status=jobs.SUCCESS, bucket=payload.bucket,
             key=payload.key,
-            error_code=payload.error.code if payload.error else None,
-            error_message=payload.error.message if payload.error else None,
-            notified=payload.notification.delivered if payload.notification else None,
-        )
+        )  # fmt: skip
+    if isinstance(payload, CalendarGenerationFailedV1):
+        return lambda conn: jobs.record_outcome(
+            conn, str(payload.job_id), at, status=jobs.FAILURE, error_code=payload.error.code,
+            error_message=payload.error.message,
+        )  # fmt: skip
+    return None
 
-    chosen = [e for e in events if isinstance(e.payload, CalendarReadyV1)]
-    applied = export.apply_each_once(
-        [(e.envelope.event_id, effect(e.payload, _at(e))) for e in chosen]  # type: ignore[arg-type]
+
+def _notified(event: DecodedEvent) -> Effect | None:
+    payload = event.payload
+    if not isinstance(payload, CalendarReadyV2) or payload.notification is None:
+        return None  # a v1 without a webhook, upcast: nothing to report
+    notification = payload.notification
+    return lambda conn: jobs.record_notification(
+        conn,
+        str(payload.job_id),
+        delivered=notification.delivered,
+        attempts=notification.attempts,
+        status_code=notification.status_code,
+        error=notification.error,
     )
-    for event, done in zip(chosen, applied, strict=True):
-        outcome = getattr(event.payload, "outcome", None)
-        if done:
-            log.info("calendar job finished", outcome=outcome, job_id=event.envelope.correlation_id)
-        else:
-            log.info("duplicate delivery ignored", event_id=str(event.envelope.event_id))
 
 
-def handlers(export: CalendarExport) -> dict[str, Handler]:
-    return {
-        "CalendarGenerationStarted": partial(record_job_started, export),
-        "CalendarReady": partial(record_job_outcome, export),
-    }
+def apply_once(
+    export: CalendarExport, effect_of: Callable[[DecodedEvent], Effect | None], what: str
+) -> BatchHandler:
+    """A batch handler: each event's effect, once, all in one transaction."""
+
+    def handle(events: list[DecodedEvent]) -> None:
+        chosen = [(e, effect) for e in events if (effect := effect_of(e)) is not None]
+        applied = export.apply_each_once([(e.envelope.event_id, f) for e, f in chosen])
+        for (event, _), done in zip(chosen, applied, strict=True):
+            if done:
+                log.info(what, job_id=event.job_id, event_type=event.event_type)
+            else:
+                log.info("duplicate delivery ignored", event_id=str(event.envelope.event_id))
+
+    return handle
 
 
 def batch_handlers(export: CalendarExport) -> dict[str, BatchHandler]:
     """A burst of exports finishes many jobs per receive: each run is one transaction."""
+    finished = apply_once(export, _finished, "calendar job finished")
     return {
-        "CalendarGenerationStarted": partial(record_jobs_started, export),
-        "CalendarReady": partial(record_job_outcomes, export),
+        "CalendarGenerationStarted": apply_once(export, _started, "calendar job started"),
+        "CalendarGenerated": finished,
+        "CalendarGenerationFailed": finished,
+        "CalendarReady": apply_once(export, _notified, "webhook outcome recorded"),
     }
+
+
+def handlers(export: CalendarExport) -> dict[str, Handler]:
+    def one(batch: BatchHandler, event: DecodedEvent) -> None:
+        batch([event])
+
+    return {name: partial(one, batch) for name, batch in batch_handlers(export).items()}

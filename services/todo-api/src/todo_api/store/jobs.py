@@ -1,7 +1,10 @@
 """Calendar job status: PENDING when requested, STARTED, then SUCCESS or FAILURE.
 
-The calendar-events queue is a standard queue, so CalendarReady may overtake
-CalendarGenerationStarted; updates therefore only ever move a job forward.
+The status follows the calendar (CalendarGenerated or CalendarGenerationFailed); a webhook, if
+asked for, is reported apart: `pending` once the job has finished, then `delivered` or `failed`
+from CalendarReady (ADR 6). The calendar-events queue is a standard queue, so events arrive in
+any order; updates therefore only ever move a job forward, and a job that no event finishes is
+failed by the deadline sweep, so every job ends with a reason.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, delete, insert, select, update
 
 from todo_api.store.tables import calendar_jobs
 
 PENDING, STARTED, SUCCESS, FAILURE = "PENDING", "STARTED", "SUCCESS", "FAILURE"
 FINISHED = (SUCCESS, FAILURE)
+NOTIFY_PENDING, NOTIFY_DELIVERED, NOTIFY_FAILED = "pending", "delivered", "failed"
+DEADLINE_EXCEEDED = "deadline_exceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,10 @@ class CalendarJob:
     error_code: str | None
     error_message: str | None
     notified: bool | None
+    notification_state: str | None = None
+    notification_attempts: int | None = None
+    notification_status_code: int | None = None
+    notification_error: str | None = None
 
 
 def create(
@@ -78,9 +87,73 @@ def mark_started(conn: Connection, job_id: str, at: datetime) -> None:
 
 
 def record_outcome(conn: Connection, job_id: str, at: datetime, **outcome: Any) -> None:
-    """Finish a job (SUCCESS or FAILURE) unless it already finished."""
+    """Finish a job (SUCCESS or FAILURE) unless it already finished; a webhook it asked for is
+    pending from now on (unless its fate is known already: events arrive in any order)."""
+    state = case(
+        (calendar_jobs.c.notification_state.is_not(None), calendar_jobs.c.notification_state),
+        (calendar_jobs.c.callback_url.is_not(None), NOTIFY_PENDING),
+        else_=None,
+    )
     conn.execute(
         update(calendar_jobs)
         .where(calendar_jobs.c.job_id == job_id, calendar_jobs.c.status.not_in(FINISHED))
-        .values(finished_at=at, **outcome)
+        .values(finished_at=at, notification_state=state, **outcome)
     )
+
+
+def record_notification(
+    conn: Connection,
+    job_id: str,
+    *,
+    delivered: bool,
+    attempts: int,
+    status_code: int | None,
+    error: str | None,
+) -> None:
+    """The webhook's fate, whatever the job's status: delivery is reported apart (ADR 6)."""
+    conn.execute(
+        update(calendar_jobs)
+        .where(calendar_jobs.c.job_id == job_id)
+        .values(
+            notified=delivered,
+            notification_state=NOTIFY_DELIVERED if delivered else NOTIFY_FAILED,
+            notification_attempts=attempts,
+            notification_status_code=status_code,
+            notification_error=error,
+        )
+    )
+
+
+def fail_overdue(conn: Connection, *, requested_before: datetime, now: datetime) -> list[str]:
+    """Fail every job still unfinished that was asked for before `requested_before`."""
+    rows = conn.execute(
+        update(calendar_jobs)
+        .where(
+            calendar_jobs.c.finished_at.is_(None),
+            calendar_jobs.c.requested_at < requested_before,
+        )
+        .values(
+            status=FAILURE,
+            finished_at=now,
+            error_code=DEADLINE_EXCEEDED,
+            error_message="the calendar was not generated in time; ask for it again",
+        )
+        .returning(calendar_jobs.c.job_id)
+    )
+    return [r.job_id for r in rows]
+
+
+def purge_finished(conn: Connection, *, requested_before: datetime, limit: int) -> int:
+    """Delete up to `limit` finished jobs asked for before `requested_before` (their calendars
+    have expired from S3 by then); returns how many went."""
+    doomed = (
+        select(calendar_jobs.c.job_id)
+        .where(
+            calendar_jobs.c.requested_at < requested_before,
+            calendar_jobs.c.finished_at.is_not(None),
+        )
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = conn.execute(delete(calendar_jobs).where(calendar_jobs.c.job_id.in_(doomed)))
+    return int(result.rowcount or 0)

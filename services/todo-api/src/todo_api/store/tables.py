@@ -109,7 +109,21 @@ calendar_jobs = Table(
     Column("error_code", String(100), nullable=True),
     Column("error_message", Text, nullable=True),
     Column("notified", Boolean, nullable=True),
+    # The webhook, reported apart from the status: pending, delivered or failed (ADR 6).
+    Column("notification_state", String(10), nullable=True),
+    Column("notification_attempts", Integer, nullable=True),
+    Column("notification_status_code", Integer, nullable=True),
+    Column("notification_error", Text, nullable=True),
     Index("ix_calendar_jobs_owner", "owner", "requested_at"),
+    # The deadline sweep finds unfinished jobs without reading finished ones; retention finds
+    # old ones.
+    Index("ix_calendar_jobs_requested", "requested_at"),
+    Index(
+        "ix_calendar_jobs_unfinished",
+        "requested_at",
+        postgresql_where=Column("finished_at").is_(None),
+        sqlite_where=Column("finished_at").is_(None),
+    ),
 )
 
 # Who may use the API when AUTH_MODE=token. Only SHA-256 digests of the tokens are kept: the tokens
