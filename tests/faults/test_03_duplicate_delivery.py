@@ -11,7 +11,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 
+from taskoverflow_events.transport import message_group
 from taskoverflow_testing.http_servers import webhook_receiver
 from taskoverflow_testing.queues import TopicTap
 from tests.faults.conftest import StartSystem, objects, scalar, summaries
@@ -57,7 +59,7 @@ def duplicating(system: System) -> Iterator[Counter[str]]:
                             QueueUrl=worker_queue,
                             MessageBody=message["Body"],
                             MessageAttributes=attributes(message),
-                            MessageGroupId=event["owner"],
+                            MessageGroupId=message_group(SimpleNamespace(**event)),
                             MessageDeduplicationId=f"copy-{event['event_id']}",
                         )
                     copied[event["event_type"]] += 1
@@ -99,9 +101,10 @@ def test_every_message_delivered_twice_has_one_effect(start: StartSystem) -> Non
     assert dict(copied) == expected, "every message was copied once"
     assert all(d["task_status"] == "SUCCESS" for d in done), system.logs()
     # One projection change each: 10 rows, 3 of them completed, the stream applied to its end.
-    assert scalar(worker_db, "SELECT count(*) FROM vevents") == 10
-    assert scalar(worker_db, "SELECT count(*) FROM vevents WHERE completed") == 3
-    assert scalar(worker_db, "SELECT applied_sequence FROM owners") == 16
+    current = "SELECT count(*) FROM todo_versions WHERE valid_to IS NULL"
+    assert scalar(worker_db, current) == 10
+    assert scalar(worker_db, current + " AND completed") == 3
+    assert scalar(worker_db, "SELECT applied_sequence FROM projection_owners") == 16
     # One render per job (jobs that arrive together share one), no object from a copy, and one
     # webhook per job.
     assert scalar(worker_db, "SELECT count(*) FROM rendered_jobs") == 3
@@ -118,4 +121,4 @@ def test_every_message_delivered_twice_has_one_effect(start: StartSystem) -> Non
         [s["status"] for s in d["timeline"]] == ["PENDING", "STARTED", "SUCCESS"] for d in done
     )
     assert scalar(system.databases["todo-api"], "SELECT count(*) FROM handled_events") == 6
-    assert scalar(system.databases["notifier"], "SELECT count(*) FROM deliveries") == 3
+    assert scalar(system.databases["notifier"], "SELECT count(*) FROM webhook_deliveries") == 3

@@ -1,20 +1,22 @@
-"""`python -m notifier.worker`: consume calendar outcomes until SIGTERM/SIGINT."""
+"""`python -m notifier.worker`: consume calendar outcomes and deliver webhooks until SIGTERM.
+
+On SIGTERM (or SIGINT) the dispatcher claims nothing more, the consumer finishes the batch in
+hand, and attempts in flight end by their deadline; then the process exits.
+"""
 
 from __future__ import annotations
 
-from notifier.bootstrap import build_consumer
+from notifier.bootstrap import build_notifier
 from notifier.config import Settings
-from taskoverflow_events.process import run_consumer
+from taskoverflow_events import logs
 
 
 def main() -> None:
     settings = Settings.from_env()
-    run_consumer(
-        "notifier",
-        log_json=settings.log_json,
-        log_level=settings.log_level,
-        build=lambda: build_consumer(settings),
-    )
+    logs.configure("notifier", json=settings.log_json, level=settings.log_level)
+    process = build_notifier(settings)
+    process.install_signal_handlers()
+    process.run()
 
 
 if __name__ == "__main__":

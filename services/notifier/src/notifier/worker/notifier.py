@@ -1,38 +1,28 @@
-"""What the notifier does with a calendar outcome: webhook (when asked for), then CalendarReady.
+"""What the notifier's consumer does with a calendar outcome: queue its webhook, and return.
 
-Idempotent by event_id through the delivery log: a redelivered CalendarGenerated never notifies
-twice, and CalendarReady's id is derived from the job, so republishing it is harmless too.
+The SQS message is done with as soon as the delivery is recorded (one transaction), so the
+consumer loop never waits on a receiver; the dispatcher makes the attempts. A repeated message
+records nothing (the outcome's event_id is the delivery's key and id). A job without a webhook
+gets its CalendarReady v1 at once while v1 is written (ready.py); from v2 on, nothing.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
 from sqlalchemy import Engine
 
-from notifier.store import deliveries
-from notifier.webhooks import WebhookSender
-from taskoverflow_events import DecodedEvent, Envelope, new_envelope
-from taskoverflow_events.callback_urls import CallbackRefused, IpNetwork, check_callback_url
+from notifier.ready import Outcome, ready_version, without_webhook
+from notifier.store import webhook_deliveries as store
+from notifier.store.tables import now_utc
+from taskoverflow_events import DecodedEvent
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.schemas.calendar_generated import CalendarGeneratedV1
-from taskoverflow_events.schemas.calendar_generation_failed import CalendarGenerationFailedV1
-from taskoverflow_events.schemas.calendar_ready import CalendarReadyV1, NotificationV1
 
-PRODUCER = "notifier"
-CLAIM_LEASE = timedelta(minutes=2)
 log = structlog.get_logger("notifier")
-
-Outcome = CalendarGeneratedV1 | CalendarGenerationFailedV1
-
-
-class ClaimedElsewhere(RuntimeError):
-    """Another notifier is delivering this event right now; try again after it finishes."""
 
 
 class Notifier:
@@ -40,96 +30,62 @@ class Notifier:
         self,
         engine: Engine,
         publisher: Publisher,
-        sender: WebhookSender | None,
         *,
         public_api_url: str | None = None,
-        allowed_networks: Sequence[IpNetwork] = (),
+        write_versions: Mapping[str, int] | None = None,
+        on_queued: Callable[[], None] = lambda: None,
     ) -> None:
-        self._allowed_networks = tuple(allowed_networks)
         self._engine = engine
         self._publisher = publisher
-        self._sender = sender
         self._public_api_url = public_api_url.rstrip("/") if public_api_url else None
+        self._version = ready_version(write_versions or {})
+        self._on_queued = on_queued
 
-    def deliver_webhooks(self, event: DecodedEvent) -> None:
-        outcome = event.payload
-        assert isinstance(outcome, CalendarGeneratedV1 | CalendarGenerationFailedV1)
-        if not outcome.notify:
-            # Nothing to deliver, so nothing to remember: CalendarReady's id is derived from the
-            # job, so publishing it again on a redelivery is harmless.
-            self._publish_ready(event, outcome, None)
-            return
-        event_id = event.envelope.event_id
-        with self._engine.begin() as conn:
-            done = deliveries.get(conn, event_id)
-        if done is None or done.state != deliveries.FINISHED:
+    def queue_webhook(self, event: DecodedEvent) -> None:
+        self.queue_webhooks([event])
+
+    def queue_webhooks(self, events: list[DecodedEvent]) -> None:
+        """A run of outcomes from one receive: the webhooks recorded in one transaction, the
+        immediate CalendarReady events (v1, jobs without a webhook) in one PublishBatch. A
+        failure fails the run, which SQS redelivers; both steps are idempotent."""
+        asked = [e for e in events if _outcome(e).notify]
+        if asked:
             with self._engine.begin() as conn:
-                if not deliveries.claim(
-                    conn, event_id, outcome.job_id, outcome.notify, CLAIM_LEASE
-                ):
-                    raise ClaimedElsewhere(f"event {event_id} is being delivered elsewhere")
-            notification = self._notify(event, outcome)
-            with self._engine.begin() as conn:
-                deliveries.finish(
-                    conn,
-                    event_id,
-                    delivered=notification.delivered if notification else None,
-                    attempts=notification.attempts if notification else 0,
-                    status_code=notification.status_code if notification else None,
+                queued = store.record(conn, [self._delivery(e) for e in asked], now=now_utc())
+            for event in asked:
+                fresh = str(event.envelope.event_id) in queued
+                log.info(
+                    "webhook queued" if fresh else "webhook already queued; nothing to do",
+                    delivery_id=str(event.envelope.event_id),
+                    job_id=event.job_id,
+                    owner=event.envelope.owner,
                 )
-                done = deliveries.get(conn, event_id)
-        else:
-            log.info("already delivered; republishing CalendarReady")
-        assert done is not None
-        self._publish_ready(event, outcome, done)
+            if queued:
+                self._on_queued()
+        ready = [without_webhook(e, self._version) for e in events if not _outcome(e).notify]
+        envelopes = [r for r in ready if r is not None]
+        if envelopes:
+            self._publisher.publish_all(envelopes)
 
-    def deliver_all(self, events: list[DecodedEvent]) -> None:
-        """A run of outcomes from one receive: those with a webhook one by one, as above; the
-        CalendarReady of all the others in one PublishBatch (a burst of exports)."""
-        plain = []
-        for event in events:
-            outcome = event.payload
-            assert isinstance(outcome, CalendarGeneratedV1 | CalendarGenerationFailedV1)
-            if outcome.notify:
-                self.deliver_webhooks(event)
-            else:
-                plain.append(self._ready(event, outcome, None))
-        if plain:
-            self._publisher.publish_all(plain)
-
-    def _notify(self, event: DecodedEvent, outcome: Outcome) -> NotificationV1 | None:
-        if not outcome.notify:
-            return None
-        if self._sender is None:
-            log.warning("a webhook was asked for but WEBHOOK_SECRET is not set; not sending")
-            return NotificationV1(url=outcome.notify, delivered=False, attempts=0)
-        try:
-            check_callback_url(outcome.notify, self._allowed_networks, require_resolution=True)
-        except CallbackRefused as exc:
-            # todo-api checked it when the job was asked for; DNS may have changed since.
-            log.warning("webhook refused", url=outcome.notify, reason=str(exc))
-            return NotificationV1(url=outcome.notify, delivered=False, attempts=0)
-        body = json.dumps(self._body(event, outcome), separators=(",", ":")).encode()
-        result = self._sender.send(
-            outcome.notify,
-            body,
-            delivery_id=str(event.envelope.event_id),
+    def _delivery(self, event: DecodedEvent) -> store.NewDelivery:
+        outcome = _outcome(event)
+        assert outcome.notify
+        generated = isinstance(outcome, CalendarGeneratedV1)
+        return store.NewDelivery(
+            delivery_id=event.envelope.event_id,
+            job_id=outcome.job_id,
+            owner=event.envelope.owner,
+            url=outcome.notify,
             event_type=event.event_type,
-        )
-        log.info(
-            "webhook sent" if result.delivered else "webhook failed",
-            url=outcome.notify,
-            attempts=result.attempts,
-            status_code=result.status_code,
-        )
-        return NotificationV1(
-            url=outcome.notify,
-            delivered=result.delivered,
-            attempts=result.attempts,
-            status_code=result.status_code,
+            body=json.dumps(self._body(event, outcome), separators=(",", ":")),
+            outcome="success" if generated else "failure",
+            bucket=outcome.bucket if generated else None,
+            key=outcome.key if generated else None,
+            calendar_error=None if generated else outcome.error.model_dump_json(),
         )
 
     def _body(self, event: DecodedEvent, outcome: Outcome) -> dict[str, Any]:
+        """What the receiver is sent (and what is signed), fixed when the delivery is queued."""
         body: dict[str, Any] = {
             "job_id": str(outcome.job_id),
             "owner": event.envelope.owner,
@@ -152,55 +108,22 @@ class Notifier:
             body |= {"outcome": "failure", "error": outcome.error.model_dump()}
         return body
 
-    def _publish_ready(
-        self, cause: DecodedEvent, outcome: Outcome, done: deliveries.Delivery | None
-    ) -> None:
-        self._publisher.publish(self._ready(cause, outcome, done))
 
-    @staticmethod
-    def _ready(cause: DecodedEvent, outcome: Outcome, done: deliveries.Delivery | None) -> Envelope:
-        notification = None
-        if done is not None and done.url:
-            notification = NotificationV1(
-                url=done.url,
-                delivered=bool(done.delivered),
-                attempts=done.attempts,
-                status_code=done.status_code,
-            )
-        if isinstance(outcome, CalendarGeneratedV1):
-            ready = CalendarReadyV1(
-                job_id=outcome.job_id,
-                outcome="success",
-                bucket=outcome.bucket,
-                key=outcome.key,
-                notification=notification,
-            )
-        else:
-            ready = CalendarReadyV1(
-                job_id=outcome.job_id,
-                outcome="failure",
-                error=outcome.error,
-                notification=notification,
-            )
-        return new_envelope(
-            ready,
-            producer=PRODUCER,
-            owner=cause.envelope.owner,
-            correlation_id=str(outcome.job_id),
-            causation_id=cause.envelope.event_id,
-            event_id=uuid.uuid5(outcome.job_id, "CalendarReady"),
-        )
+def _outcome(event: DecodedEvent) -> Outcome:
+    outcome = event.payload
+    assert isinstance(outcome, Outcome)
+    return outcome
 
 
 def batch_handlers(notifier: Notifier) -> dict[str, Callable[[list[DecodedEvent]], None]]:
     return {
-        "CalendarGenerated": notifier.deliver_all,
-        "CalendarGenerationFailed": notifier.deliver_all,
+        "CalendarGenerated": notifier.queue_webhooks,
+        "CalendarGenerationFailed": notifier.queue_webhooks,
     }
 
 
 def handlers(notifier: Notifier) -> dict[str, Callable[[DecodedEvent], None]]:
     return {
-        "CalendarGenerated": notifier.deliver_webhooks,
-        "CalendarGenerationFailed": notifier.deliver_webhooks,
+        "CalendarGenerated": notifier.queue_webhook,
+        "CalendarGenerationFailed": notifier.queue_webhook,
     }
