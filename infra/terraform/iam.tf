@@ -118,11 +118,37 @@ data "aws_iam_policy_document" "task" {
   }
 
   dynamic "statement" {
+    for_each = each.key == "ical-worker" ? [1] : []
+    content {
+      # The feed sweep lists feeds/ to find a feed object that went missing, and rewrites it.
+      sid       = "ListFeeds"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.calendars.arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["feeds/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
     for_each = each.key == "todo-api-web" ? [1] : []
     content {
       sid       = "ReadCalendars"
       actions   = ["s3:GetObject"]
       resources = local.calendar_objects
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "todo-api-web" ? [1] : []
+    content {
+      # Without it S3 answers a missing key with AccessDenied, not NoSuchKey, and a feed not yet
+      # written could not be told from a refusal (the feed endpoint answers 503 for the first).
+      sid       = "TellMissingFromRefused"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.calendars.arn]
     }
   }
 }

@@ -1,4 +1,5 @@
-# The calendar bucket: private, encrypted, old calendars expire. Only the API serves them.
+# The calendar bucket: private, encrypted; job calendars expire, live feeds never do (a feed that
+# vanished would reach calendar apps as an empty calendar). Only the API serves them.
 resource "aws_s3_bucket" "calendars" {
   bucket = "${var.name_prefix}${local.topology.bucket.name}"
   # checkov:skip=CKV_AWS_144: calendars are derived data, re-rendered on demand; a second region adds cost, not safety
@@ -39,15 +40,26 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "calendars" {
   }
 }
 
+# Only the job calendars' prefix expires (the topology file's, which its loader holds to
+# calendar_keys.JOB_PREFIX); every object, feeds included, sheds replaced versions and unfinished
+# uploads after a day. The bootstrap's lifecycle_rules make the same two, less the versions (only
+# this bucket keeps them).
 resource "aws_s3_bucket_lifecycle_configuration" "calendars" {
   bucket = aws_s3_bucket.calendars.id
   rule {
-    id     = "expire-calendars"
+    id     = "expire-job-calendars"
     status = "Enabled"
-    filter {}
+    filter {
+      prefix = local.topology.bucket.expire_prefix
+    }
     expiration {
       days = coalesce(var.calendar_retention_days, local.topology.bucket.expire_after_days)
     }
+  }
+  rule {
+    id     = "tidy-every-object"
+    status = "Enabled"
+    filter {}
     noncurrent_version_expiration {
       noncurrent_days = 1
     }

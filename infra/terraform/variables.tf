@@ -49,7 +49,7 @@ variable "db_allocated_storage_gb" {
 }
 
 variable "calendar_retention_days" {
-  description = "Days a rendered calendar stays in S3; defaults to the topology file's expire_after_days."
+  description = "Days a job's rendered calendar (calendars/) stays in S3; defaults to the topology file's expire_after_days. Live feeds (feeds/) never expire."
   type        = number
   default     = null
 }

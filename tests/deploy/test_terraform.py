@@ -225,3 +225,18 @@ def test_every_queue_accepts_what_its_topic_may_send() -> None:
 
 def test_a_standby_relay_runs_beside_the_leader() -> None:
     assert local("processes")["todo-api-relay"]["desired"] == 2
+
+
+def test_only_job_calendars_expire_under_the_prefix_the_worker_writes_them_to() -> None:
+    import uuid
+
+    from taskoverflow_events.calendar_keys import feed_key, job_key
+
+    lifecycle = resources("aws_s3_bucket_lifecycle_configuration")["calendars"]
+    expiring = [rule for rule in lifecycle["rule"] if "expiration" in rule]
+    assert len(expiring) == 1, "one rule expires objects: the job calendars'"
+    assert expiring[0]["filter"] == [{"prefix": "${local.topology.bucket.expire_prefix}"}]
+    prefix = yaml.safe_load(topo.default_path().read_text())["bucket"]["expire_prefix"]
+    assert prefix, "an empty prefix is the whole bucket"
+    assert job_key("alice", uuid.uuid4()).startswith(prefix)
+    assert not feed_key("alice").startswith(prefix), "a live feed must never expire"

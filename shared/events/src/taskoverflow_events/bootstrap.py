@@ -54,7 +54,7 @@ class Bootstrap:
             self._allow_topics(queue.name, queue_arns[queue.name], sources)
         for sub in topology.subscriptions:
             self._subscription(sub, topic_arns[sub.topic], queue_arns[sub.queue])
-        self._bucket(topology.bucket, topology.expire_after_days)
+        self._bucket(topology)
 
     # -- queues ----------------------------------------------------------------------------
 
@@ -144,7 +144,8 @@ class Bootstrap:
 
     # -- the calendar bucket ---------------------------------------------------------------
 
-    def _bucket(self, name: str, expire_after_days: int) -> None:
+    def _bucket(self, topology: topo.Topology) -> None:
+        name = topology.bucket
         try:
             self._s3.head_bucket(Bucket=name)
             self._report(f"exists   bucket        {name}")
@@ -163,19 +164,31 @@ class Bootstrap:
                 "RestrictPublicBuckets": True,
             },
         )
+        # The whole configuration is replaced, so a rerun also removes an older rule that expired
+        # the whole bucket, live feeds included (an empty calendar for anyone quiet for a month).
         self._s3.put_bucket_lifecycle_configuration(
             Bucket=name,
-            LifecycleConfiguration={
-                "Rules": [
-                    {
-                        "ID": "expire-calendars",
-                        "Status": "Enabled",
-                        "Filter": {"Prefix": ""},
-                        "Expiration": {"Days": expire_after_days},
-                    }
-                ]
-            },
+            LifecycleConfiguration={"Rules": lifecycle_rules(topology)},
         )
+
+
+def lifecycle_rules(topology: topo.Topology) -> list[dict[str, Any]]:
+    """Job calendars (and only they) expire; an upload a crash left unfinished, of any kind, is
+    aborted after a day. Terraform's aws_s3_bucket_lifecycle_configuration says the same."""
+    return [
+        {
+            "ID": "expire-job-calendars",
+            "Status": "Enabled",
+            "Filter": {"Prefix": topology.expire_prefix},
+            "Expiration": {"Days": topology.expire_after_days},
+        },
+        {
+            "ID": "abort-incomplete-uploads",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        },
+    ]
 
 
 def wait_for_endpoint(aws: AwsSettings, timeout: float) -> None:

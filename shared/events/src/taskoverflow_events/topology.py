@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from taskoverflow_events.calendar_keys import FEED_PREFIX, JOB_PREFIX
+
 
 @dataclass(frozen=True, slots=True)
 class Topic:
@@ -41,6 +43,8 @@ class Subscription:
 @dataclass(frozen=True, slots=True)
 class Topology:
     bucket: str
+    # Objects under this prefix (the job calendars', and only theirs) expire after the days below.
+    expire_prefix: str
     expire_after_days: int
     topics: tuple[Topic, ...]
     queues: tuple[Queue, ...]
@@ -97,6 +101,7 @@ def parse(raw: dict[str, Any], *, prefix: str = "") -> Topology:
     )
     topology = Topology(
         bucket=named(raw["bucket"]["name"]),
+        expire_prefix=str(raw["bucket"].get("expire_prefix", "")),
         expire_after_days=int(raw["bucket"].get("expire_after_days", 30)),
         topics=topics,
         queues=queues,
@@ -107,7 +112,13 @@ def parse(raw: dict[str, Any], *, prefix: str = "") -> Topology:
 
 
 def _check(topology: Topology) -> None:
-    """Refuse a file AWS would refuse, before anything is created."""
+    """Refuse a file AWS would refuse, or one that would expire what users subscribe to, before
+    anything is created."""
+    if topology.expire_prefix != JOB_PREFIX or FEED_PREFIX.startswith(topology.expire_prefix):
+        raise ValueError(
+            f"bucket.expire_prefix is {topology.expire_prefix!r}: only job calendars "
+            f"({JOB_PREFIX!r}) may expire, never live feeds ({FEED_PREFIX!r})"
+        )
     topic_names = {t.name: t for t in topology.topics}
     queue_names = {q.name: q for q in topology.queues}
     for queue in topology.queues:

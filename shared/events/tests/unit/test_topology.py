@@ -53,3 +53,26 @@ def test_a_subscription_to_an_undeclared_queue_is_refused() -> None:
     data["subscriptions"][1]["queue"] = "nobody"
     with pytest.raises(ValueError, match="undeclared"):
         topo.parse(data)
+
+
+def test_the_expiring_prefix_holds_job_calendars_and_no_live_feed() -> None:
+    import uuid
+
+    from taskoverflow_events.calendar_keys import JOB_PREFIX, feed_key, job_key
+
+    topology = topo.load(prefix="staging-")
+    assert topology.expire_prefix == JOB_PREFIX, "object keys carry no environment prefix"
+    for owner in ("alice", "feeds", "a/b", "ünïcode owner"):
+        assert job_key(owner, uuid.uuid4()).startswith(topology.expire_prefix)
+        assert not feed_key(owner).startswith(topology.expire_prefix)
+
+
+@pytest.mark.parametrize("prefix", ["", "feeds/", "f", None])
+def test_a_lifecycle_rule_that_could_expire_a_live_feed_is_refused(prefix: str | None) -> None:
+    data = raw()
+    if prefix is None:
+        del data["bucket"]["expire_prefix"]  # no filter at all: the whole bucket
+    else:
+        data["bucket"]["expire_prefix"] = prefix
+    with pytest.raises(ValueError, match="never live feeds"):
+        topo.parse(data)

@@ -1,8 +1,15 @@
 """GET /api/v1/calendar.ics: the owner's live calendar, for calendar apps to subscribe to.
 
-The ical-worker re-materialises it in S3 after every batch of todo changes; this endpoint only
-streams the stored file, answering a matching If-None-Match with 304 so polling apps cost
-little. Until the worker has written one, the feed is a valid, empty calendar.
+The ical-worker rewrites it in S3 soon after the owner's todos change (at most once a second by
+default); this endpoint only streams the stored file, answering a matching If-None-Match with 304
+so polling apps cost little.
+
+A missing feed is never answered with an empty calendar unless the owner has never written
+anything: a calendar app would take an empty 200 as "every event was deleted" and remove them
+all from the user's calendar. For an owner who has written something the feed is missing only
+until the worker writes it (a first write moments ago, or an object lost from the bucket, which
+the worker's sweep finds and renders again), so that is 503 with Retry-After, and the app keeps
+what it has and asks again.
 """
 
 from __future__ import annotations
@@ -10,9 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
-from flask import Blueprint, Response, current_app, g, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 
 from taskoverflow_events.calendar_keys import feed_key
+from todo_api.store import event_store
 
 bp = Blueprint("calendar_feed", __name__)
 
@@ -22,6 +30,9 @@ EMPTY_FEED = (
     "X-WR-CALNAME:TaskOverflow\r\nREFRESH-INTERVAL;VALUE=DURATION:PT15M\r\n"
     "X-PUBLISHED-TTL:PT15M\r\nEND:VCALENDAR\r\n"
 )
+# A feed is missing for about a second after an owner's first write, or until the worker's next
+# sweep (every 5 minutes by default) after an object was lost; calendar apps poll every 15.
+RETRY_AFTER_SECONDS = 60
 
 
 @bp.get("/calendar.ics")
@@ -40,7 +51,7 @@ def live_calendar() -> Response:
         if code in ("304", "NotModified"):
             return Response(status=304, headers={"ETag": request.headers["If-None-Match"]})
         if code in ("NoSuchKey", "404"):
-            return _calendar_response(EMPTY_FEED.encode(), {})
+            return _missing_feed()
         raise
     headers = {
         "Content-Length": str(obj["ContentLength"]),
@@ -48,6 +59,20 @@ def live_calendar() -> Response:
         "Last-Modified": obj["LastModified"].strftime("%a, %d %b %Y %H:%M:%S GMT"),
     }
     return _calendar_response(stream_with_context(obj["Body"].iter_chunks(CHUNK_BYTES)), headers)
+
+
+def _missing_feed() -> Response:
+    """The empty calendar is true only for an owner who has never written anything."""
+    engine = current_app.extensions["todo_application"].engine
+    with engine.connect() as conn:
+        version = event_store.stream_version(conn, g.owner)
+    if version == 0:
+        return _calendar_response(EMPTY_FEED.encode(), {})
+    response = jsonify({"error": "the calendar feed is being written; try again shortly"})
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _calendar_response(body: Any, headers: dict[str, str]) -> Response:
