@@ -45,12 +45,12 @@ def test_a_worker_stopped_mid_batch_finishes_it_exits_in_time_and_loses_nothing(
     wait_for_projection(system, 3)
     worker = system.processes["ical-worker-1"]
     # Hold the projection's rows so the worker's next batch stops half way through.
-    with locked(worker_db, "LOCK TABLE vevents IN SHARE MODE"):
+    with locked(worker_db, "LOCK TABLE todo_versions IN SHARE MODE"):
         titles += [
             system.api.create_todo(f"in the batch {n}", deadline_at="2027-07-02T09:00:00")["title"]
             for n in range(10)
         ]
-        wait_for_block(system, "vevents", "the worker is inside a batch")
+        wait_for_block(system, "todo_versions", "the worker is inside a batch")
         os.kill(worker.pid, signal.SIGTERM)
         signalled = time.monotonic()
         time.sleep(1.0)

@@ -40,8 +40,8 @@ def test_after_a_rebuild_during_writes_the_calendar_equals_one_made_from_scratch
     try:
         engine = make_engine(system.databases["ical-worker"])
         with engine.begin() as conn:  # the projection is lost
-            conn.execute(text("DELETE FROM vevents"))
-            conn.execute(text("DELETE FROM owners"))
+            conn.execute(text("DELETE FROM todo_versions"))
+            conn.execute(text("DELETE FROM projection_owners"))
         engine.dispose()
         rebuilt = subprocess.run(
             [sys.executable, "-m", "ical_worker.rebuild", "--owner", "default"],

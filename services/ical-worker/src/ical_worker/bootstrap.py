@@ -8,12 +8,14 @@ from sqlalchemy import Engine
 
 from ical_worker.config import Settings
 from ical_worker.feed import FeedClient
+from ical_worker.housekeeping import keep_house
 from ical_worker.projection import Projection
 from ical_worker.storage import CalendarStore
 from ical_worker.store.tables import create_schema
 from ical_worker.worker.calendar_worker import CalendarWorker, batch_handlers, handlers
-from ical_worker.worker.feed_refresher import FeedRefresher
+from ical_worker.worker.feed_refresher import FeedRefresher, FeedSweep, LiveFeeds
 from taskoverflow_events.consumer import QueueConsumer
+from taskoverflow_events.periodic import Periodic
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.process import consumer_for, publisher_for
 
@@ -26,28 +28,34 @@ def build_projection(settings: Settings) -> tuple[Engine, Projection]:
 
 def build_consumer(settings: Settings) -> QueueConsumer:
     engine, projection = build_projection(settings)
-    feeds = None
-    if settings.feed_refresh_seconds > 0:
-        # Late-bound: the refresher calls the worker built just below.
-        feeds = FeedRefresher(
-            lambda owner: worker.refresh_feed(owner), interval=settings.feed_refresh_seconds
-        )
+    s3 = settings.aws.client("s3")
+    store = CalendarStore(s3, settings.aws.name_prefix + settings.bucket)
+    feeds = LiveFeeds(engine, store, interval=settings.feed_refresh_seconds)
+    # Always running, also with an interval of 0: its first round writes the feeds a crash left
+    # due, and it sweeps for feeds that went missing.
+    refresher = FeedRefresher(
+        feeds, FeedSweep(engine, s3, store.bucket), sweep_seconds=settings.feed_sweep_seconds
+    )
     worker = CalendarWorker(
         engine,
         projection,
-        CalendarStore(settings.aws.client("s3"), settings.aws.name_prefix + settings.bucket),
+        store,
         publisher_for(settings.aws, settings.calendar_topic),
         give_up_after_receives=settings.give_up_after_receives,
         feeds=feeds,
+        feeds_in_background=settings.feed_refresh_seconds > 0,
     )
-    if feeds is not None:
-        feeds.start()
-        atexit.register(feeds.stop)  # runs once the consumer has stopped: writes what is marked
+    refresher.start()
+    atexit.register(refresher.stop)  # runs once the consumer has stopped: writes what is due
+    housekeeping = Periodic("housekeeping", 60.0, lambda: keep_house(engine, settings))
+    housekeeping.start()
+    atexit.register(housekeeping.stop)
     return consumer_for(
         settings.aws,
         settings.queue,
         handlers(worker),
         wait_seconds=settings.consumer_wait_seconds,
+        concurrency=settings.consumer_concurrency,
         after_batch=worker.refresh_feeds,
         batch_handlers=batch_handlers(worker),
     )

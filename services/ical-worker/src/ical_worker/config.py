@@ -23,6 +23,15 @@ class Settings(ProcessSettings):
     give_up_after_receives: int = 4
     # At most one rewrite of an owner's live feed per this many seconds; 0 rewrites per batch.
     feed_refresh_seconds: float = 1.0
+    # How often the feeds in S3 are listed, to render again any that went missing (one
+    # ListObjectsV2 call per thousand owners); todo-api answers 503 for a missing feed meanwhile.
+    feed_sweep_seconds: float = 300.0
+    # How long a replaced VEVENT version is kept, so a calendar asked of an earlier point of the
+    # stream renders from the projection (older than that: folded from the feed, slowly).
+    version_history_seconds: float = 3600.0
+    # Rendered jobs are remembered this many days (above SQS's 14-day maximum retention, so a
+    # redelivered request still finds its render).
+    retention_days: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -37,4 +46,11 @@ class Settings(ProcessSettings):
             todo_api_token=env.get("TODO_API_TOKEN") or None,
             give_up_after_receives=int(env.get("GIVE_UP_AFTER_RECEIVES", "4")),
             feed_refresh_seconds=float(env.get("FEED_REFRESH_SECONDS", "1")),
+            feed_sweep_seconds=float(env.get("FEED_SWEEP_SECONDS", "300")),
+            version_history_seconds=float(env.get("VERSION_HISTORY_SECONDS", "3600")),
+            retention_days=int(env.get("RETENTION_DAYS", "30")),
         )
+
+    def __post_init__(self) -> None:
+        if self.retention_days < 15:
+            raise ValueError("RETENTION_DAYS must be at least 15: SQS keeps a message 14 days")

@@ -11,9 +11,10 @@ import icalendar
 import pytest
 from ical_worker.feed import FeedUnavailable
 from ical_worker.rebuild.__main__ import rebuild
-from ical_worker.store.tables import owners, rendered_jobs, vevents
+from ical_worker.store.tables import owners, rendered_jobs, todo_versions
 from ical_worker.worker.calendar_worker import CalendarWorker
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import ProgrammingError
 
 from taskoverflow_events import DecodedEvent, Envelope
 from taskoverflow_events.publisher import Publisher
@@ -48,8 +49,18 @@ def applied(engine: Engine) -> int:
 
 
 def projected(engine: Engine) -> int:
+    """How many VEVENTs the projection holds now (current versions)."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(vevents)).scalar_one())
+        current = select(func.count()).where(todo_versions.c.valid_to.is_(None))
+        return int(conn.execute(current).scalar_one())
+
+
+def current_bodies(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(todo_versions.c.body).where(todo_versions.c.valid_to.is_(None))
+        ).scalars()
+        return sorted(rows)
 
 
 def calendar_titles(aws: AwsWorld, key: str) -> list[str]:
@@ -102,15 +113,13 @@ def test_a_run_applied_together_equals_the_events_applied_one_by_one(
     worker.apply_todo_changes(events)  # all duplicates
     assert applied(worker_engine) == 8
     assert projected(worker_engine) == 7
-    with worker_engine.connect() as conn:
-        bodies_now = sorted(conn.execute(select(vevents.c.body)).scalars())
+    bodies_now = current_bodies(worker_engine)
     one_by_one = make_worker()
     with worker_engine.begin() as conn:
-        conn.execute(vevents.delete())
+        conn.execute(todo_versions.delete())
         conn.execute(owners.delete())
     deliver(one_by_one, events)
-    with worker_engine.connect() as conn:
-        assert sorted(conn.execute(select(vevents.c.body)).scalars()) == bodies_now
+    assert current_bodies(worker_engine) == bodies_now
 
 
 def test_a_request_renders_one_object_and_a_redelivery_republishes_the_same_events(
@@ -332,7 +341,8 @@ def test_rebuild_from_the_feed_equals_the_projection_it_replaces(
 
     def snapshot() -> list[tuple[Any, ...]]:
         with worker_engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(select(vevents).order_by(vevents.c.todo_id))]
+            current = select(todo_versions).where(todo_versions.c.valid_to.is_(None))
+            return [tuple(r) for r in conn.execute(current.order_by(todo_versions.c.todo_id))]
 
     before = snapshot()
     reached = rebuild(worker_engine, worker._projection, OWNER)
@@ -359,6 +369,28 @@ def test_an_unreachable_feed_is_retried_then_reported_as_a_failure(
     assert failed[0]["data"]["error"]["code"] == "projection_unavailable"
     validate_envelope(failed[0])
     assert json.dumps(failed[0])
+
+
+def test_any_failure_on_the_last_attempt_ends_the_job_with_a_reason(
+    todo_api: TodoApi,
+    make_worker: Callable[..., CalendarWorker],
+    calendar_tap: TopicTap,
+    worker_engine: Engine,
+) -> None:
+    create(todo_api, "a", 1)
+    job_id = todo_api.calendars.request(OWNER)
+    request = todo_api.events()[-1]
+    worker = make_worker(give_up_after_receives=3)
+    with worker_engine.begin() as conn:  # a bug, not an outage: the worker's own table is gone
+        conn.execute(text("ALTER TABLE rendered_jobs RENAME TO rendered_jobs_elsewhere"))
+    with pytest.raises(ProgrammingError):
+        worker.render_calendar(request)  # not yet the last attempt: SQS will redeliver it
+    worker.render_calendar(_with_receive_count(request, 3))
+    published = bodies(calendar_tap.read(1, timeout=10, settle=0.5))
+    [failed] = [b for b in published if b["event_type"] == "CalendarGenerationFailed"]
+    assert failed["data"]["job_id"] == job_id
+    assert failed["data"]["error"]["code"] == "internal_error"
+    assert "rendered_jobs" in failed["data"]["error"]["message"]
 
 
 def generated_key(tap: TopicTap) -> str:

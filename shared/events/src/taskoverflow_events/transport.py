@@ -34,9 +34,23 @@ def attributes_for(envelope: Routable) -> dict[str, dict[str, str]]:
     }
 
 
+# Calendar requests travel in a message group of their own, beside their owner's changes, so a
+# request never waits in the queue behind its owner's backlog of changes; the worker renders the
+# state at its as_of whatever the projection has reached (ADR 8).
+CALENDAR_REQUESTS_GROUP_SUFFIX = ".calendars"
+
+
+def message_group(envelope: Routable) -> str:
+    """An owner's changes in one FIFO group, in order; its calendar requests in another."""
+    if envelope.event_type == "CalendarRequested":
+        return envelope.owner + CALENDAR_REQUESTS_GROUP_SUFFIX
+    return envelope.owner
+
+
 def fifo_fields(envelope: Routable) -> dict[str, str]:
-    """Per-owner ordering and explicit dedup (a topic's content-based dedup can't reach a queue)."""
+    """The message group, and explicit dedup (a topic's content-based dedup can't reach a
+    queue)."""
     return {
-        "MessageGroupId": envelope.owner,
+        "MessageGroupId": message_group(envelope),
         "MessageDeduplicationId": str(envelope.event_id),
     }

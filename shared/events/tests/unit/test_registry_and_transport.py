@@ -2,9 +2,16 @@ from datetime import datetime
 
 import pytest
 
-from taskoverflow_events import REGISTRY, UnknownEventType, new_envelope
+from taskoverflow_events import REGISTRY, UnknownEventType, new_envelope, quotas
 from taskoverflow_events.schemas.calendar_generation_started import CalendarGenerationStartedV1
-from taskoverflow_events.transport import FILTER_ATTRIBUTES, attributes_for, fifo_fields
+from taskoverflow_events.schemas.calendar_requested import CalendarRequestedV1
+from taskoverflow_events.schemas.todo_changed import TodoChangedV1
+from taskoverflow_events.transport import (
+    FILTER_ATTRIBUTES,
+    attributes_for,
+    fifo_fields,
+    message_group,
+)
 
 DESIGN_EVENTS = {
     "TodoChanged",
@@ -52,3 +59,24 @@ def test_filter_attributes_repeat_the_envelope() -> None:
         "MessageGroupId": "bob",
         "MessageDeduplicationId": str(env.event_id),
     }
+
+
+def test_an_owners_calendar_requests_travel_beside_its_changes_not_behind_them() -> None:
+    request = new_envelope(
+        CalendarRequestedV1(job_id="0b9c1a4e-5b7c-4d6e-8f90-1a2b3c4d5e6f", as_of=3),
+        producer="todo-api",
+        owner="bob",
+        sequence=4,
+    )
+    todo = {"id": 1, "title": "t", "description": None, "completed": False,
+            "deadline_at": None, "created_at": "2026-11-20T08:00:00",
+            "updated_at": "2026-11-20T08:00:00", "version": 1}  # fmt: skip
+    change = new_envelope(
+        TodoChangedV1.model_validate({"change": "created", "todo": todo}),
+        producer="todo-api",
+        owner="bob",
+        sequence=3,
+    )
+    assert message_group(change) == "bob"
+    assert message_group(request) == "bob.calendars"
+    assert quotas.message_group_problem(message_group(request)) is None

@@ -109,7 +109,9 @@ def wait_for_worker(stack: Stack, timeout: float) -> float:
             try:
                 with engine.connect() as conn:
                     applied = conn.execute(
-                        text("SELECT applied_sequence FROM owners WHERE owner = 'default'")
+                        text(
+                            "SELECT applied_sequence FROM projection_owners WHERE owner = 'default'"
+                        )
                     ).scalar()
             except ProgrammingError:  # the worker has not created its tables yet
                 applied = None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ical_worker.render import render_vevent
-from ical_worker.store.tables import create_schema, vevents
+from ical_worker.store.tables import create_schema, todo_versions
 from sqlalchemy import create_engine, text
 
 from taskoverflow_events.schemas.todo_changed import TodoV1
@@ -55,6 +55,7 @@ def prepare(db: Path, count: int) -> None:
                     {
                         "owner": "bench",
                         "todo_id": todo.id,
+                        "valid_from": todo.id,
                         "completed": todo.completed,
                         "deadline_at": deadline,
                         "body": render_vevent("bench", todo),
@@ -66,7 +67,7 @@ def prepare(db: Path, count: int) -> None:
                 ),
                 todos,
             )
-            conn.execute(vevents.insert(), rendered)
+            conn.execute(todo_versions.insert(), rendered)
     engine.dispose()
 
 

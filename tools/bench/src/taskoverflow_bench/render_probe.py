@@ -50,15 +50,15 @@ def naive(db: str) -> tuple[float, int]:
 
 
 def assembled(db: str) -> tuple[float, int]:
-    """The worker's own code path: calendar_rows (streamed from the projection) + assemble."""
-    from ical_worker.projection import calendar_rows
+    """The worker's own code path: current_bodies (streamed from the projection) + assemble."""
     from ical_worker.render import assemble
+    from ical_worker.store.versions import current_bodies
 
     engine = create_engine(f"sqlite:///{db}")
     started = time.perf_counter()
     digest, size = hashlib.sha256(), 0
     with engine.connect() as conn:
-        for chunk in assemble(calendar_rows(conn, "bench", include_completed=True)):
+        for chunk in assemble(current_bodies(conn, "bench", include_completed=True)):
             digest.update(chunk)
             size += len(chunk)
     return time.perf_counter() - started, size
