@@ -5,18 +5,26 @@ the fault tier starts its own copy so it can break it."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_testing.plugin import AwsWorld, new_aws_world
 from taskoverflow_testing.ports import free_port
 from taskoverflow_testing.processes import ServiceProcess
+from taskoverflow_testing.tcp_proxy import TcpProxy
 from tests.e2e.api_client import TodoApiClient
 from todo_api.store import owners
 from todo_api.store.migrate import upgrade
+
+T = TypeVar("T")
 
 PROCESSES: tuple[tuple[str, str], ...] = (
     ("todo_api.web", "todo-api-web"),
@@ -38,6 +46,8 @@ class System:
     databases: dict[str, str]
     log_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    # With a number, the web process runs as deployed: gunicorn, one worker, so many threads.
+    web_threads: int | None = None
 
     def logs(self) -> str:
         return "\n".join(f"--- {name}\n{p.log()[-4000:]}" for name, p in self.processes.items())
@@ -56,8 +66,16 @@ class System:
         return TodoApiClient(self.api.base_url, token=made.token)
 
     def process(self, module: str, name: str) -> ServiceProcess:
-        port = int(self.env["PORT"]) if module == "todo_api.web" else None
-        return ServiceProcess(module, self.env, self.log_dir, name=name, port=port)
+        if module != "todo_api.web":
+            return ServiceProcess(module, self.env, self.log_dir, name=name)
+        port = int(self.env["PORT"])
+        if self.web_threads is None:
+            return ServiceProcess(module, self.env, self.log_dir, name=name, port=port)
+        gunicorn = ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads"]
+        gunicorn += [str(self.web_threads), "todo_api.web.wsgi:application()"]
+        return ServiceProcess(
+            "gunicorn", self.env, self.log_dir, name=name, port=port, args=gunicorn
+        )
 
     def restart(self, name: str) -> ServiceProcess:
         old = self.processes[name]
@@ -78,6 +96,7 @@ def start_system(
     processes: Sequence[tuple[str, str]] = PROCESSES,
     env: Mapping[str, str] | None = None,
     prepare: Callable[[AwsWorld], Mapping[str, str]] | None = None,
+    web_threads: int | None = None,
 ) -> System:
     """`prepare` may change the fresh AWS world before anything starts (a shorter visibility
     timeout, say) and returns environment to add (an AWS endpoint behind a proxy, say)."""
@@ -121,7 +140,85 @@ def start_system(
         databases,
         log_dir,
         full_env,
+        web_threads,
     )
     for module, name in processes:
         system.processes[name] = system.process(module, name).start()
     return system
+
+
+class Systems:
+    """Whole systems for one test, each on its own databases and topology, all stopped at the
+    end: start(processes=…, env=…, visibility={queue: seconds}, proxy=TcpProxy|None,
+    web_threads=N)."""
+
+    def __init__(
+        self,
+        aws_endpoint_url: str,
+        postgres_database: Callable[[], str],
+        log_dirs: Callable[[], Path],
+    ) -> None:
+        self._endpoint = aws_endpoint_url
+        self._databases = postgres_database
+        self._log_dirs = log_dirs
+        self._started: list[System] = []
+
+    def start(
+        self,
+        *,
+        processes: Sequence[tuple[str, str]] = PROCESSES,
+        env: Mapping[str, str] | None = None,
+        visibility: Mapping[str, int] | None = None,
+        proxy: TcpProxy | None = None,
+        web_threads: int | None = None,
+    ) -> System:
+        def prepare(aws: AwsWorld) -> dict[str, str]:
+            sqs = aws.settings.client("sqs")
+            for queue, seconds in (visibility or {}).items():
+                sqs.set_queue_attributes(
+                    QueueUrl=aws.queue_url(queue), Attributes={"VisibilityTimeout": str(seconds)}
+                )
+            return {"AWS_ENDPOINT_URL": proxy.endpoint_url} if proxy else {}
+
+        system = start_system(
+            self._endpoint,
+            self._databases,
+            self._log_dirs(),
+            processes=processes,
+            env=env,
+            prepare=prepare,
+            web_threads=web_threads,
+        )
+        self._started.append(system)
+        return system
+
+    def stop_all(self) -> None:
+        for system in self._started:
+            system.stop()
+
+
+def wait_until(
+    check: Callable[[], T | None], *, timeout: float, what: str, system: System | None = None
+) -> T:
+    """Poll `check` until it returns something truthy. A database error counts as "not yet": a
+    process may not have made its tables, or PostgreSQL may be coming back."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except DBAPIError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    logs = f"\n{system.logs()}" if system else ""
+    raise AssertionError(f"{what}: not within {timeout:.0f}s{logs}")
+
+
+def scalar(database_url: str, sql: str, **params: Any) -> Any:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()

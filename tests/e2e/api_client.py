@@ -23,6 +23,10 @@ class TodoApiClient:
         if self.token:
             self.session.headers["Authorization"] = f"Bearer {self.token}"
 
+    def headers(self) -> dict[str, str]:
+        """What this client sends on every request (its token), for a raw request."""
+        return {k: str(v) for k, v in self.session.headers.items() if k == "Authorization"}
+
     def list_todos(self) -> list[dict[str, Any]]:
         response = self.session.get(f"{self.base_url}/api/v1/todos", timeout=10)
         assert response.status_code == 200, response.text

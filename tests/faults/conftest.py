@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import icalendar
 import pytest
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
 
 from taskoverflow_events.persistence import make_engine
-from taskoverflow_testing.plugin import AwsEndpoint, AwsWorld
+from taskoverflow_testing.plugin import AwsEndpoint
 from taskoverflow_testing.tcp_proxy import TcpProxy
-from tests.system import PROCESSES, System, start_system
+from tests.system import System, Systems, scalar, wait_until
 
 T = TypeVar("T")
 
@@ -32,37 +31,11 @@ def start(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[StartSystem]:
     """start(processes=…, env=…, visibility={queue: seconds}, proxy=TcpProxy|None)."""
-    started: list[System] = []
-
-    def make(
-        *,
-        processes: Sequence[tuple[str, str]] = PROCESSES,
-        env: Mapping[str, str] | None = None,
-        visibility: Mapping[str, int] | None = None,
-        proxy: TcpProxy | None = None,
-    ) -> System:
-        def prepare(aws: AwsWorld) -> dict[str, str]:
-            sqs = aws.settings.client("sqs")
-            for queue, seconds in (visibility or {}).items():
-                sqs.set_queue_attributes(
-                    QueueUrl=aws.queue_url(queue), Attributes={"VisibilityTimeout": str(seconds)}
-                )
-            return {"AWS_ENDPOINT_URL": proxy.endpoint_url} if proxy else {}
-
-        system = start_system(
-            aws_endpoint.url,
-            postgres_database,
-            tmp_path_factory.mktemp("fault-logs"),
-            processes=processes,
-            env=env,
-            prepare=prepare,
-        )
-        started.append(system)
-        return system
-
-    yield make
-    for system in started:
-        system.stop()
+    systems = Systems(
+        aws_endpoint.url, postgres_database, lambda: tmp_path_factory.mktemp("fault-logs")
+    )
+    yield systems.start
+    systems.stop_all()
 
 
 @pytest.fixture
@@ -71,24 +44,6 @@ def aws_proxy(aws_endpoint: AwsEndpoint) -> Iterator[TcpProxy]:
     proxy = TcpProxy(aws_endpoint.port).up()
     yield proxy
     proxy.down()
-
-
-def wait_until(
-    check: Callable[[], T | None], *, timeout: float, what: str, system: System | None = None
-) -> T:
-    """Poll `check` until it returns something truthy. A database error counts as "not yet": a
-    process may not have made its tables, or PostgreSQL may be coming back."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except DBAPIError:
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    logs = f"\n{system.logs()}" if system else ""
-    raise AssertionError(f"{what}: not within {timeout:.0f}s{logs}")
 
 
 @contextmanager
@@ -125,15 +80,6 @@ def blocked_on(database_url: str, table: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
-def scalar(database_url: str, sql: str, **params: Any) -> Any:
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-    finally:
-        engine.dispose()
-
-
 def summaries(calendar: bytes) -> list[str]:
     return sorted(str(e["summary"]) for e in icalendar.Calendar.from_ical(calendar).walk("VEVENT"))
 
@@ -163,7 +109,10 @@ def wait_for_projection(system: System, sequence: int) -> None:
     """Until the ical-worker's projection has applied the owner's stream up to `sequence`."""
     wait_until(
         lambda: (
-            scalar(system.databases["ical-worker"], "SELECT max(applied_sequence) FROM owners")
+            scalar(
+                system.databases["ical-worker"],
+                "SELECT max(applied_sequence) FROM projection_owners",
+            )
             == sequence
         ),
         timeout=30,

@@ -1,8 +1,12 @@
-"""Real HTTP servers on 127.0.0.1 in a thread: a WSGI app (todo-api, for its event feed), or a
-webhook receiver that records what it was sent and answers with the statuses it is told to."""
+"""Real HTTP servers on 127.0.0.1 in a thread: a WSGI app (todo-api, for its event feed), a
+webhook receiver that records what it was sent and answers with the statuses it is told to, and
+one that never finishes answering."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,3 +79,58 @@ def webhook_receiver(statuses: list[int] | None = None) -> Iterator[WebhookRecei
     finally:
         server.shutdown()
         thread.join(10)
+
+
+@dataclass
+class DripReceiver:
+    """A webhook receiver that accepts, reads the request, then answers one byte every
+    `interval` seconds: no read ever waits long, yet the answer never ends. `open` counts the
+    connections it is holding right now; `accepted` all it has taken."""
+
+    interval: float
+    url: str = ""
+    accepted: int = 0
+    open: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@contextmanager
+def drip_receiver(interval: float = 2.0) -> Iterator[DripReceiver]:
+    receiver = DripReceiver(interval=interval)
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", free_port()))
+    receiver.url = f"http://127.0.0.1:{listener.getsockname()[1]}/hooks/slow"
+
+    def serve(conn: socket.socket) -> None:
+        with receiver._lock:
+            receiver.accepted += 1
+            receiver.open += 1
+        try:
+            conn.settimeout(interval)
+            with contextlib.suppress(OSError):
+                conn.recv(65536)  # the request; its contents do not matter here
+            for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: yes\r\n"):
+                if stop.wait(interval):
+                    return
+                conn.sendall(bytes([byte]))
+        except OSError:
+            return  # the sender gave up and closed: what a deadline does
+        finally:
+            with receiver._lock:
+                receiver.open -= 1
+            conn.close()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield receiver
+    finally:
+        stop.set()
+        listener.close()
