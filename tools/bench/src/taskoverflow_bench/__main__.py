@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from taskoverflow_bench import measures, relay_rate, render
+from taskoverflow_bench import isolation, measures, relay_rate, render
 from taskoverflow_bench.report import markdown, plot
 from taskoverflow_bench.system import running_system
 from taskoverflow_bench.verdicts import targets
@@ -35,6 +35,7 @@ FULL = {
     "floor": 40,
     "relay_backlog": 5_000,
     "relay_quiet": 20,
+    "isolation": {"quiet_owners": 5, "todos": 200, "each": 5, "burst": 2_000, "outage": 5_000},
 }
 SMOKE = {
     "render": [200],
@@ -49,6 +50,7 @@ SMOKE = {
     "floor": 8,
     "relay_backlog": 300,
     "relay_quiet": 3,
+    "isolation": {"quiet_owners": 2, "todos": 10, "each": 2, "burst": 60, "outage": 100},
 }
 
 
@@ -104,6 +106,9 @@ def run(
         save()
         results["relay"] = relay_rate.measure(stack, sizes["relay_backlog"], sizes["relay_quiet"])
         print(f"relay: {results['relay']}", flush=True)
+        save()
+        results["isolation"] = isolation.measure(stack, **sizes["isolation"])
+        print(f"isolation: {results['isolation']}", flush=True)
     results["targets"] = targets(results)
     return results
 

@@ -115,4 +115,21 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "≤ 100 (the relay's first pass)",
             before <= 100,
         )
+    iso = results.get("isolation")
+    if iso:
+        for case, what in (("burst", "a burst of"), ("outage", "a backlog at once of")):
+            measured = iso[case]
+            label = f"{what} {measured['writes']} writes by one owner"
+            check(
+                f"quiet owners' calendar p50, {label}",
+                f"x{measured['quiet_p50_ratio']} of idle (p99 x{measured['quiet_p99_ratio']})",
+                "≤ x3",
+                measured["quiet_p50_ratio"] <= 3,
+            )
+            check(
+                f"the writer's own calendar p50, {label}",
+                f"x{measured['noisy_p50_ratio']} of idle",
+                "≤ x3",
+                measured["noisy_p50_ratio"] <= 3,
+            )
     return out

@@ -1,0 +1,143 @@
+"""Many owners at once, one of them a bulk writer: does anyone wait for anyone else?
+
+Quiet owners each ask for calendars one after another; their latency (the job's own timeline:
+asked for, then finished) is measured idle, then right after a noisy owner's burst of writes,
+then right after a backlog of the noisy owner's writes reaches the relay all at once (the relay
+stopped while they were written, as during an SNS outage). The noisy owner's own calendar is
+measured the same way. Everything is reported as a ratio to the same owner's idle figure in the
+same run; the target is 3x. Writes and requests go through todo-api's own application code on
+its database (HTTP adds the same to every case and is measured elsewhere).
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from taskoverflow_bench.system import Stack
+from taskoverflow_events.persistence import make_engine
+from todo_api.application import TodoApplication
+from todo_api.calendar_export import CalendarExport
+from todo_api.domain.commands import CreateTodo
+from todo_api.store import jobs, outbox
+
+NOISY = "noisy"
+
+
+def _write(app: TodoApplication, owner: str, count: int, threads: int = 8) -> None:
+    start = datetime(2027, 1, 1, 9)
+
+    def one(n: int) -> None:
+        app.create(owner, CreateTodo(title=f"{owner} {n}", deadline_at=start + timedelta(hours=n)))
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, range(count)))
+
+
+def _calendar_ms(export: CalendarExport, owner: str, timeout: float = 300) -> float:
+    job_id = export.request(owner)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = export.job(owner, job_id)
+        if job.status in jobs.FINISHED:
+            if job.status != jobs.SUCCESS or job.finished_at is None:
+                raise RuntimeError(f"{owner}'s calendar job {job_id} ended {job.status}")
+            return (job.finished_at - job.requested_at).total_seconds() * 1000
+        time.sleep(0.02)
+    raise TimeoutError(f"{owner}'s calendar job {job_id} did not finish in {timeout:.0f} s")
+
+
+def _round(export: CalendarExport, owners: list[str], each: int) -> dict[str, list[float]]:
+    """Every owner asks for `each` calendars, one after another, all owners at once."""
+    found: dict[str, list[float]] = {o: [] for o in owners}
+
+    def run(owner: str) -> None:
+        for _ in range(each):
+            found[owner].append(_calendar_ms(export, owner))
+
+    threads = [threading.Thread(target=run, args=(o,)) for o in owners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return found
+
+
+def _drain(engine: Engine, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if outbox.unpublished_count(conn) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError("the relay did not drain the outbox")
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"p50": round(statistics.median(ordered), 1), "p99": round(p99, 1), "n": len(ordered)}
+
+
+def measure(
+    stack: Stack, *, quiet_owners: int, todos: int, each: int, burst: int, outage: int
+) -> dict[str, Any]:
+    engine = make_engine(stack.todo_db)
+    app, export = TodoApplication(engine), CalendarExport(engine)
+    quiet = [f"quiet-{n}" for n in range(quiet_owners)]
+    try:
+        for owner in [*quiet, NOISY]:
+            _write(app, owner, todos)
+        _drain(engine)
+        idle = _round(export, [*quiet, NOISY], each)
+
+        def noisy_case(kind: str) -> dict[str, list[float]]:
+            if kind == "burst":
+                _write(app, NOISY, burst)  # then at once: everyone asks
+            else:
+                relay = stack.processes["todo-api-relay"]
+                relay.stop()
+                try:
+                    _write(app, NOISY, outage)
+                finally:
+                    relay.start()
+            return _round(export, [*quiet, NOISY], each)
+
+        cases = {"burst": noisy_case("burst")}
+        _drain(engine)
+        cases["outage"] = noisy_case("outage")
+        _drain(engine)
+    finally:
+        engine.dispose()
+
+    def report(samples: dict[str, list[float]]) -> dict[str, Any]:
+        quiet_all = [ms for o in quiet for ms in samples[o]]
+        return {"quiet_ms": _stats(quiet_all), "noisy_ms": _stats(samples[NOISY])}
+
+    idle_report = report(idle)
+    out: dict[str, Any] = {
+        "quiet_owners": quiet_owners,
+        "todos_each": todos,
+        "calendars_each": each,
+        "idle": idle_report,
+    }
+    for name, samples in cases.items():
+        measured = report(samples)
+        measured["quiet_p50_ratio"] = round(
+            measured["quiet_ms"]["p50"] / idle_report["quiet_ms"]["p50"], 2
+        )
+        measured["quiet_p99_ratio"] = round(
+            measured["quiet_ms"]["p99"] / idle_report["quiet_ms"]["p99"], 2
+        )
+        measured["noisy_p50_ratio"] = round(
+            measured["noisy_ms"]["p50"] / idle_report["noisy_ms"]["p50"], 2
+        )
+        measured["writes"] = burst if name == "burst" else outage
+        out[name] = measured
+    return out
