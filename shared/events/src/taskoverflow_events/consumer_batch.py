@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -59,19 +60,38 @@ class Batch:
     failed_groups: set[str] = field(default_factory=set)
 
     def handle(
-        self, messages: list[dict[str, Any]], finished: Callable[[str], None]
-    ) -> list[dict[str, Any]]:
-        """Handle the batch; returns the messages done with (to delete). `finished` is told of
-        each message going back for a retry, so the heartbeat stops keeping it."""
-        done: list[dict[str, Any]] = []
+        self,
+        messages: list[dict[str, Any]],
+        finished: Callable[[str], None],
+        settle: Callable[[list[dict[str, Any]]], None],
+    ) -> None:
+        """Handle the batch. `finished` is told of each message going back for a retry, so the
+        heartbeat stops keeping it; `settle` is given each group's messages that are done with
+        (to delete) as soon as that group is through. On a FIFO queue a batch can hold several
+        groups: they are handled at once, each in order, so one owner's slow message holds up
+        neither another owner's in the same batch nor, once settled, that owner's next ones."""
+        groups: dict[str | None, list[list[Decoded]]] = {}
         for run in self._runs(messages):
-            outcomes = self._handle_run(run) if len(run) > 1 else [self._handle(*run[0])]
-            for (message, _), ok in zip(run, outcomes, strict=True):
-                if ok:
-                    done.append(message)  # kept invisible by the heartbeat until deleted
-                else:
-                    finished(message["MessageId"])
-        return done
+            group = run[0][0].get("Attributes", {}).get("MessageGroupId") if self.fifo else None
+            groups.setdefault(group, []).append(run)
+
+        def through(runs: list[list[Decoded]]) -> None:
+            done: list[dict[str, Any]] = []
+            for run in runs:
+                outcomes = self._handle_run(run) if len(run) > 1 else [self._handle(*run[0])]
+                for (message, _), ok in zip(run, outcomes, strict=True):
+                    if ok:
+                        done.append(message)  # kept invisible by the heartbeat until deleted
+                    else:
+                        finished(message["MessageId"])
+            settle(done)
+
+        if len(groups) == 1:
+            through(next(iter(groups.values())))
+            return
+        with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="group") as pool:
+            for future in [pool.submit(through, runs) for runs in groups.values()]:
+                future.result()
 
     def _decoded(self, message: dict[str, Any]) -> DecodedEvent | PoisonMessage:
         """The message's event, decoded once per receive, or why it is poison."""

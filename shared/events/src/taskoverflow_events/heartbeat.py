@@ -4,6 +4,7 @@ other consumer takes them meanwhile (and, on a FIFO queue, the group stays with 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,9 +19,15 @@ class Heartbeat:
         messages: list[dict[str, Any]],
         extend: Callable[[Iterable[tuple[str, str]]], None],
         interval: float,
+        *,
+        max_seconds: float = 900.0,
     ) -> None:
         self._extend = extend
         self._interval = interval
+        # A handler still busy after this long is taken to be stuck: its messages are let go,
+        # so SQS gives them to another consumer (handlers are idempotent) rather than this one
+        # holding its group for good.
+        self._until = time.monotonic() + max_seconds
         self._in_flight = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -44,6 +51,9 @@ class Heartbeat:
                 pending = list(self._in_flight.items())
             if not pending:
                 continue
+            if time.monotonic() > self._until:
+                log.error("a handler is stuck; letting its messages go", messages=len(pending))
+                return
             try:
                 self._extend(pending)
                 log.info("visibility extended", messages=len(pending))

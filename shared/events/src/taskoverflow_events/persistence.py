@@ -56,6 +56,7 @@ def make_engine(
     *,
     password: str | None = None,
     statement_timeout_ms: int | None = None,
+    lock_timeout_ms: int | None = None,
     idle_in_transaction_timeout_ms: int | None = None,
     **kwargs: Any,
 ) -> Engine:
@@ -72,7 +73,9 @@ def make_engine(
         options = SERVER_KEEPALIVES
         if statement_timeout_ms is not None:
             options += f" -c statement_timeout={statement_timeout_ms}"
-            options += f" -c lock_timeout={statement_timeout_ms}"
+        lock_timeout_ms = statement_timeout_ms if lock_timeout_ms is None else lock_timeout_ms
+        if lock_timeout_ms is not None:
+            options += f" -c lock_timeout={lock_timeout_ms}"
         if idle_in_transaction_timeout_ms is not None:
             options += f" -c idle_in_transaction_session_timeout={idle_in_transaction_timeout_ms}"
         given = dict(kwargs.get("connect_args", {}))
@@ -129,6 +132,10 @@ def create_tables(engine: Engine, metadata: MetaData) -> None:
         if is_postgres(engine):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
         metadata.create_all(conn)
+        # create_all skips a table that exists; an index added to it since is made here.
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 def dialect_insert(conn: Connection, table: Table) -> Insert:

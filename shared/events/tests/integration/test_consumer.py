@@ -398,3 +398,30 @@ def test_one_groups_long_batch_holds_up_another_group_only_with_one_loop(
         assert bob_at >= 10, "one loop: bob waits for alice's batch in hand"
     else:
         assert bob_at <= 2, f"two loops: bob went while alice's batch was in hand ({owners})"
+
+
+def test_groups_in_one_batch_are_handled_at_once_and_each_deleted_when_through(
+    aws: AwsWorld,
+) -> None:
+    url = make_queue(aws, fifo=True, visibility=30)
+    send(aws, url, event_body("alice"), group="alice")
+    send(aws, url, event_body("bob"), group="bob")
+    bob_done = threading.Event()
+    seen: dict[str, object] = {}
+
+    def handle(event: DecodedEvent) -> None:
+        if event.envelope.owner == "alice":
+            # bob's message was in the same batch: it is handled, and deleted, meanwhile
+            seen["bob handled"] = bob_done.wait(5)
+            deadline = time.monotonic() + 5
+            while count(aws, url) > 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen["left while alice works"] = count(aws, url)
+        else:
+            bob_done.set()
+
+    loop = consumer(aws, url, handle)
+    report = loop.run_once()
+    assert report.received == 2, "both groups came in one batch"
+    assert seen == {"bob handled": True, "left while alice works": 1}
+    assert count(aws, url) == 0
