@@ -21,7 +21,14 @@ from taskoverflow_events.process import consumer_for, publisher_for
 
 
 def build_projection(settings: Settings) -> tuple[Engine, Projection]:
-    engine = make_engine(settings.database_url, password=settings.database_password)
+    # No wait for an owner's lock, and no quiet transaction, lasts long: a stuck one fails and
+    # is retried rather than holding up the owner (and the pruning, and the feeds) for good.
+    engine = make_engine(
+        settings.database_url,
+        password=settings.database_password,
+        lock_timeout_ms=60_000,
+        idle_in_transaction_timeout_ms=120_000,
+    )
     create_schema(engine)
     return engine, Projection(FeedClient(settings.todo_api_url, token=settings.todo_api_token))
 

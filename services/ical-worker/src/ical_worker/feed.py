@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 
 import requests
@@ -19,10 +20,19 @@ class FeedUnavailable(RuntimeError):
 class FeedClient:
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self._url = base_url.rstrip("/") + "/api/v1/events"
-        self._session = requests.Session()
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
+        self._token = token
         self._timeout = timeout
+        self._local = threading.local()  # a session per thread: the receive loops share this
+
+    @property
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            if self._token:
+                session.headers["Authorization"] = f"Bearer {self._token}"
+            self._local.session = session
+        return session
 
     def events(self, owner: str, *, after: int, until: int | None = None) -> Iterator[DecodedEvent]:
         """The owner's events with after < sequence (<= until), in sequence order."""

@@ -4,18 +4,19 @@ An owner's events apply strictly in sequence: an event applies only at applied_s
 in the same transaction that moves applied_sequence. A lower sequence is a duplicate delivery
 and changes nothing; a higher one means something was missed (a DLQ, a rebuild, or a calendar
 request that arrived ahead of its owner's changes), and the gap is filled from todo-api's event
-feed before the event itself applies. The feed is read before the owner's row is locked
-(`prefetch`), so no HTTP round trip is made while the owner's other work waits; only what the
-prefetch did not cover is read under the lock.
+feed before the event itself applies. The feed is read a page at a time with no lock held
+(`read_ahead`), each page applied in a short transaction of its own; only an owner new to the
+projection is folded from its whole feed under its lock (once), and only a race leaves anything
+to read under the lock (`_fill`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 
-from ical_worker.feed import FeedClient, FeedUnavailable
+from ical_worker.feed import PAGE, FeedClient, FeedUnavailable
 from ical_worker.render import render_vevent
 from ical_worker.store import versions
 from ical_worker.store.feeds import want as want_feed
@@ -23,8 +24,6 @@ from ical_worker.store.tables import owners
 from taskoverflow_events import DecodedEvent
 from taskoverflow_events.persistence import dialect_insert
 from taskoverflow_events.schemas.todo_changed import TodoChangedV1
-
-APPLIED, DUPLICATE = "applied", "duplicate"
 
 
 class Projection:
@@ -55,35 +54,37 @@ class Projection:
         ).scalar()
         return int(found or 0)
 
-    def prefetch(self, owner: str, *, after: int, until: int) -> list[DecodedEvent]:
-        """The feed's events (after, until], read outside any transaction."""
-        if until <= after:
-            return []
-        return list(self._feed.events(owner, after=after, until=until))
+    def read_ahead(self, engine: Engine, owner: str, until: int) -> None:
+        """Bring the owner's projection up to `until` from the feed, reading each page (up to
+        PAGE events) with no lock held and applying it in a transaction of its own, so neither
+        the owner's lock nor memory is held for a long backlog. An owner new to the projection
+        is folded from its whole feed instead (its history starts there)."""
+        while True:
+            with engine.connect() as conn:
+                applied = self.applied(conn, owner)
+            if applied >= until:
+                return
+            if applied == 0:
+                with engine.begin() as conn:
+                    self.catch_up(conn, owner, self.lock(conn, owner), until=until)
+                return
+            page = list(self._feed.events(owner, after=applied, until=min(until, applied + PAGE)))
+            if not page:
+                raise FeedUnavailable(f"{owner}'s feed ends at {applied}; {until} is needed")
+            with engine.begin() as conn:
+                self.advance_many(conn, page)
 
-    def advance(self, conn: Connection, event: DecodedEvent) -> str:
-        """Apply one event of the owner's stream, in order."""
-        return APPLIED if self.advance_many(conn, [event]) else DUPLICATE
-
-    def advance_many(
-        self,
-        conn: Connection,
-        events: Sequence[DecodedEvent],
-        *,
-        prefetched: Sequence[DecodedEvent] = (),
-    ) -> list[DecodedEvent]:
-        """Apply events of one owner's stream at once, under one lock: `prefetched` (read from
-        the feed beforehand) first, then `events`. A duplicate is skipped and a gap is filled
-        from the feed first, so a run need not be contiguous (after a redelivery, moto has been
-        seen to split one group's messages between two consumers). Returns those of `events`
-        that were new."""
-        owner = (events or prefetched)[0].envelope.owner
+    def advance_many(self, conn: Connection, events: Sequence[DecodedEvent]) -> list[DecodedEvent]:
+        """Apply events of one owner's stream at once, under one lock. A duplicate is skipped
+        and a gap is filled from the feed first, so a run need not be contiguous (after a
+        redelivery, moto has been seen to split one group's messages between two consumers).
+        Returns the events that were new."""
+        owner = events[0].envelope.owner
         applied = self.lock(conn, owner)
-        own = {id(e) for e in events}
         fresh: list[DecodedEvent] = []
         changes: list[versions.Change] = []
         touched = False
-        for event in [*prefetched, *events]:
+        for event in events:
             sequence = event.envelope.sequence
             if sequence is None:
                 raise ValueError(f"{event.event_type} on the FIFO topic carries no sequence")
@@ -96,8 +97,7 @@ class Projection:
             if isinstance(event.payload, TodoChangedV1):
                 changes.append(versions.Change(sequence, event.payload))
             applied = sequence
-            if id(event) in own:
-                fresh.append(event)
+            fresh.append(event)
         versions.apply(conn, owner, changes)
         self._set_applied(conn, owner, applied, todos_changed=touched or bool(changes))
         return fresh

@@ -428,3 +428,18 @@ def test_the_live_feed_is_materialised_after_a_batch_of_changes(
         "In the feed",
         "[done] Done, still in the feed",
     ]
+
+
+def test_a_rebuild_brings_over_the_owners_of_the_previous_projections_tables(
+    todo_api: TodoApi, make_worker: Callable[..., CalendarWorker], worker_engine: Engine
+) -> None:
+    from ical_worker.rebuild.__main__ import known_owners
+
+    create(todo_api, "quiet since long ago", 1)
+    with worker_engine.begin() as conn:  # the table a worker of the previous release kept
+        conn.execute(text("CREATE TABLE owners (owner varchar PRIMARY KEY, applied_sequence int)"))
+        conn.execute(text("INSERT INTO owners VALUES ('default', 1)"))
+    assert known_owners(worker_engine) == [OWNER]
+    worker = make_worker()
+    assert rebuild(worker_engine, worker._projection, OWNER) == 1
+    assert projected(worker_engine) == 1

@@ -135,9 +135,8 @@ def test_a_point_older_than_the_kept_history_is_folded_from_the_feed_and_still_e
     changes, [request] = split(todo_api.events())
     worker.apply_todo_changes(changes)
     with worker_engine.begin() as conn:
-        pruned = versions.prune(
-            conn, closed_before=datetime.now(UTC).replace(tzinfo=None) + timedelta(1), limit=10
-        )
+        later = datetime.now(UTC).replace(tzinfo=None) + timedelta(1)
+        pruned = versions.prune_owner(conn, OWNER, closed_before=later)
     assert pruned == 1
     reads = CountingFeed.reads
     worker.render_calendar(request)
@@ -169,3 +168,21 @@ def test_a_gap_is_read_from_the_feed_before_the_owner_is_locked(
     thread.join(10)
     assert done.is_set()
     assert applied(worker_engine) == 3
+
+
+def test_pruning_skips_an_owner_busy_right_now_and_prunes_it_later(
+    todo_api: TodoApi, worker: CalendarWorker, worker_engine: Engine
+) -> None:
+    first = create(todo_api, "first", 1)
+    todo_api.todos.update(OWNER, UpdateTodo(first, {"title": "renamed"}))
+    worker.apply_todo_changes(todo_api.events())
+    later = datetime.now(UTC).replace(tzinfo=None) + timedelta(1)
+    with worker_engine.connect() as holder:  # a render or a change has the owner in hand
+        holder.execute(select(owners).where(owners.c.owner == OWNER).with_for_update())
+        with worker_engine.begin() as conn:
+            assert versions.prune_owner(conn, OWNER, closed_before=later) is None
+        holder.rollback()
+    with worker_engine.begin() as conn:
+        assert versions.prune_owner(conn, OWNER, closed_before=later) == 1
+        history_from = conn.execute(select(owners.c.history_from)).scalar_one()
+    assert history_from == 2, "the history now starts where the pruned version ended"

@@ -60,3 +60,10 @@ def test_every_owner_name_todo_api_accepts_is_a_valid_message_group_id() -> None
         assert OWNER_NAME.fullmatch(name), name
         assert quotas.message_group_problem(name) is None, name
     assert not OWNER_NAME.fullmatch("a" * 65), "todo-api caps owner names at 64 characters"
+
+
+def test_no_owner_name_can_be_another_owners_calendar_requests_group() -> None:
+    from taskoverflow_events.transport import CALENDAR_REQUESTS_GROUP_SUFFIX
+
+    assert not OWNER_NAME.fullmatch("alice" + CALENDAR_REQUESTS_GROUP_SUFFIX)
+    assert quotas.message_group_problem("o" * 64 + CALENDAR_REQUESTS_GROUP_SUFFIX) is None

@@ -36,8 +36,9 @@ def attributes_for(envelope: Routable) -> dict[str, dict[str, str]]:
 
 # Calendar requests travel in a message group of their own, beside their owner's changes, so a
 # request never waits in the queue behind its owner's backlog of changes; the worker renders the
-# state at its as_of whatever the projection has reached (ADR 8).
-CALENDAR_REQUESTS_GROUP_SUFFIX = ".calendars"
+# state at its as_of whatever the projection has reached (ADR 8). '#' cannot occur in an owner's
+# name (todo_api/store/owners.py), so no owner's changes can share another's requests' group.
+CALENDAR_REQUESTS_GROUP_SUFFIX = "#calendars"
 
 
 def message_group(envelope: Routable) -> str:

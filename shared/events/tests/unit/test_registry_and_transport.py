@@ -78,5 +78,13 @@ def test_an_owners_calendar_requests_travel_beside_its_changes_not_behind_them()
         sequence=3,
     )
     assert message_group(change) == "bob"
-    assert message_group(request) == "bob.calendars"
+    assert message_group(request) == "bob#calendars"
     assert quotas.message_group_problem(message_group(request)) is None
+    # No owner can be named like another owner's calendar group ("bob.calendars" may be).
+    taken = new_envelope(
+        TodoChangedV1.model_validate({"change": "created", "todo": todo}),
+        producer="todo-api",
+        owner="bob.calendars",
+        sequence=1,
+    )
+    assert message_group(taken) != message_group(request)

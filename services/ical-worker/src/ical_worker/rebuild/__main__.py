@@ -1,5 +1,8 @@
 """`ical-worker-rebuild [--owner NAME …]`: rebuild projections from todo-api's event feed.
 
+Without --owner: every owner known here, including those of the previous projection's tables,
+so after a deploy that changes the projection's shape one run brings every owner over.
+
 Each owner is rebuilt in one transaction holding that owner's projection lock, so a worker
 running at the same time waits and then carries on from where the rebuild left the stream.
 """
@@ -10,13 +13,15 @@ import argparse
 import sys
 import time
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, column, inspect, select, table
 
 from ical_worker.bootstrap import build_projection
 from ical_worker.config import Settings
 from ical_worker.projection import Projection
 from ical_worker.store.tables import owners
 from taskoverflow_events import logs
+
+LEGACY_OWNERS = "owners"  # the projection's progress table before ADR 8
 
 
 def rebuild(engine: Engine, projection: Projection, owner: str) -> int:
@@ -27,6 +32,18 @@ def rebuild(engine: Engine, projection: Projection, owner: str) -> int:
         return projection.catch_up(conn, owner, 0, until=None)
 
 
+def known_owners(engine: Engine) -> list[str]:
+    """Every owner this projection knows, and every owner the previous release's projection
+    (its table `owners`, left beside this one) knew: run once after deploying a release that
+    changed the projection's shape, it brings quiet owners (and their live feeds) over too."""
+    with engine.connect() as conn:
+        found = {r.owner for r in conn.execute(select(owners.c.owner))}
+        if inspect(conn).has_table(LEGACY_OWNERS):
+            legacy = table(LEGACY_OWNERS, column("owner"))
+            found |= {r.owner for r in conn.execute(select(legacy.c.owner))}
+    return sorted(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owner", action="append", help="default: every owner known here")
@@ -34,10 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     logs.configure("ical-worker.rebuild", json=settings.log_json, level=settings.log_level)
     engine, projection = build_projection(settings)
-    chosen = args.owner
-    if not chosen:
-        with engine.connect() as conn:
-            chosen = [r.owner for r in conn.execute(select(owners.c.owner))] or ["default"]
+    chosen = args.owner or known_owners(engine) or ["default"]
     for owner in chosen:
         started = time.perf_counter()
         reached = rebuild(engine, projection, owner)

@@ -98,9 +98,4 @@ feeds = Table(
 
 
 def create_schema(engine: Engine) -> None:
-    """The tables, and any index added to a table that already exists (create_all skips those)."""
     create_tables(engine, metadata)
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, or_, select, update
 
 from ical_worker.render import render_vevent
 from ical_worker.store.tables import owners, todo_versions
@@ -134,36 +134,34 @@ def _ordered(conn: Connection, stmt: Any, include_completed: bool) -> Iterator[s
         yield body
 
 
-def prune(conn: Connection, *, closed_before: datetime, limit: int) -> int:
-    """Delete up to `limit` versions closed before `closed_before`, and move each owner's
-    history_from past them, so no calendar is rendered from a history with holes."""
-    doomed = conn.execute(
-        select(
-            todo_versions.c.owner,
-            todo_versions.c.todo_id,
-            todo_versions.c.valid_from,
-            todo_versions.c.valid_to,
-        )
+def owners_with_old_versions(conn: Connection, *, closed_before: datetime, limit: int) -> list[str]:
+    rows = conn.execute(
+        select(todo_versions.c.owner)
         .where(todo_versions.c.closed_at < closed_before)
+        .group_by(todo_versions.c.owner)
         .limit(limit)
-    ).all()
-    if not doomed:
-        return 0
-    keys = [(r.owner, r.todo_id, r.valid_from) for r in doomed]
-    conn.execute(
-        delete(todo_versions).where(
-            tuple_(todo_versions.c.owner, todo_versions.c.todo_id, todo_versions.c.valid_from).in_(
-                keys
-            )
-        )
     )
-    reached: dict[str, int] = {}
-    for row in doomed:
-        reached[row.owner] = max(reached.get(row.owner, 0), int(row.valid_to))
-    for owner, sequence in reached.items():
+    return [r.owner for r in rows]
+
+
+def prune_owner(conn: Connection, owner: str, *, closed_before: datetime) -> int | None:
+    """Delete the owner's versions closed before `closed_before` and move its history_from past
+    them, so no calendar is rendered from a history with holes; None (and nothing done) when
+    the owner is locked right now (a render or a change in hand): it is pruned another time,
+    and no owner waits for pruning."""
+    locked = owners.select().where(owners.c.owner == owner).with_for_update(skip_locked=True)
+    if conn.dialect.name == "postgresql" and conn.execute(locked).first() is None:
+        return None
+    doomed = conn.execute(
+        delete(todo_versions)
+        .where(todo_versions.c.owner == owner, todo_versions.c.closed_at < closed_before)
+        .returning(todo_versions.c.valid_to)
+    ).all()
+    if doomed:
+        reached = max(int(r.valid_to) for r in doomed)
         conn.execute(
             update(owners)
-            .where(owners.c.owner == owner, owners.c.history_from < sequence)
-            .values(history_from=sequence)
+            .where(owners.c.owner == owner, owners.c.history_from < reached)
+            .values(history_from=reached)
         )
     return len(doomed)

@@ -1,13 +1,16 @@
 """Render a calendar exactly as its owner's todos stood at the request's `as_of`, into S3.
 
 A request travels in a message group of its own (ADR 8), so it may arrive before its owner's
-changes up to `as_of` have reached the projection, or after later ones have. Behind: the changes
-are read from todo-api's feed before the owner's row is locked (`prefetch`) and applied under
-it, and the request then moves the projection past itself, so the changes behind it apply
-without a gap. Ahead: the calendar is assembled from the todos' versions valid at `as_of`. Older
-than the kept history: folded from the whole feed (slow, and rare).
-
-The S3 key is derived from the job, so a re-render overwrites: each job has one object.
+changes up to `as_of` have reached the projection, or after later ones have. Three short steps,
+so the owner's lock is never held across a feed read or an S3 upload:
+1. the missing changes up to `as_of` are read from todo-api's feed a page at a time and applied
+   (Projection.read_ahead); then, under the owner's lock, a projection standing exactly at
+   `as_of` steps past the request itself, so the changes behind it apply without a gap;
+2. the calendar is assembled from the todo versions valid at `as_of` (no lock: a closed version
+   never changes, and pruning only removes versions older than the kept history, which is
+   checked again after the upload), or folded from the whole feed when `as_of` is older;
+3. the job is recorded; a second render of the same job (a duplicate message handled at the
+   same time) finds the first's record and keeps it, at the same S3 key with the same content.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import UTC, datetime
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from ical_worker.projection import Projection
 from ical_worker.render import assemble
@@ -28,6 +31,7 @@ from ical_worker.store import versions
 from ical_worker.store.tables import rendered_jobs
 from taskoverflow_events import DecodedEvent, Envelope, new_envelope
 from taskoverflow_events.calendar_keys import job_key
+from taskoverflow_events.persistence import dialect_insert
 from taskoverflow_events.schemas.calendar_generated import CalendarGeneratedV1
 from taskoverflow_events.schemas.calendar_requested import CalendarRequestedV1
 
@@ -41,68 +45,63 @@ class Renderer:
         self._projection = projection
         self._store = store
 
-    def prefetch(self, owner: str, as_of: int) -> list[DecodedEvent]:
-        """What the projection lacks up to `as_of`, read from the feed with no lock held."""
-        with self._engine.connect() as conn:
-            applied = self._projection.applied(conn, owner)
-        return self._projection.prefetch(owner, after=applied, until=as_of)
-
-    def render(
-        self,
-        conn: Connection,
-        requests: Sequence[DecodedEvent],
-        *,
-        prefetched: Sequence[DecodedEvent] = (),
-    ) -> list[CalendarGeneratedV1]:
+    def render(self, requests: Sequence[DecodedEvent]) -> list[CalendarGeneratedV1]:
         """Render consecutive requests of one owner (only requests between them, so they see
-        the same todos: the first's `as_of`), each set of options once, and record each job;
-        then move the projection past them. The caller holds the transaction."""
+        the same todos: the first's `as_of`), each set of options once, and record each job."""
         first = requests[0].payload
         assert isinstance(first, CalendarRequestedV1)
-        owner = requests[0].envelope.owner
-        at_as_of = self._reach(conn, owner, first.as_of, prefetched)
+        owner, as_of = requests[0].envelope.owner, first.as_of
+        history_from = self._reach(requests, owner, as_of)
         shared: dict[bool, CalendarGeneratedV1] = {}
-        generated = []
         for event in requests:
             request = event.payload
             assert isinstance(request, CalendarRequestedV1)
             options = request.options.include_completed
             if options not in shared:
-                bodies = self._bodies(conn, owner, first.as_of, at_as_of, options)
-                shared[options] = self._put(owner, request, bodies)
-            one = shared[options].model_copy(
-                update={"job_id": request.job_id, "notify": request.notify}
-            )
-            self.record(conn, owner, one)
-            generated.append(one)
-        if at_as_of:
-            self._projection.advance_many(conn, requests)
+                shared[options] = self._render_once(owner, request, as_of, history_from)
+        generated = []
+        with self._engine.begin() as conn:
+            for event in requests:
+                request = event.payload
+                assert isinstance(request, CalendarRequestedV1)
+                one = shared[request.options.include_completed].model_copy(
+                    update={"job_id": request.job_id, "notify": request.notify}
+                )
+                generated.append(self.record(conn, owner, one))
         return generated
 
-    def _reach(
-        self, conn: Connection, owner: str, as_of: int, prefetched: Sequence[DecodedEvent]
-    ) -> bool:
-        """Lock the owner and bring the projection up to `as_of` if it is behind; True when it
-        then stands exactly at `as_of` (False: it had already moved past)."""
-        applied = self._projection.lock(conn, owner)
-        if applied < as_of:
-            ahead = [e for e in prefetched if applied < (e.envelope.sequence or 0) <= as_of]
-            if ahead:
-                self._projection.advance_many(conn, ahead)
-                applied = self._projection.lock(conn, owner)
-            if applied < as_of:
+    def _reach(self, requests: Sequence[DecodedEvent], owner: str, as_of: int) -> int:
+        """Step 1: the projection at `as_of` or past it; returns the owner's history_from."""
+        self._projection.read_ahead(self._engine, owner, as_of)
+        with self._engine.begin() as conn:
+            applied = self._projection.lock(conn, owner)
+            if applied < as_of:  # a race with a rebuild: read the rest under the lock
                 applied = self._projection.catch_up(conn, owner, applied, until=as_of)
-        return applied == as_of
+            if applied == as_of:
+                self._projection.advance_many(conn, requests)
+            return self._projection.history_from(conn, owner)
 
-    def _bodies(
-        self, conn: Connection, owner: str, as_of: int, at_as_of: bool, include_completed: bool
-    ) -> Iterable[str]:
-        if at_as_of:
-            return versions.current_bodies(conn, owner, include_completed=include_completed)
-        if as_of >= self._projection.history_from(conn, owner):
-            return versions.bodies_at(conn, owner, as_of, include_completed=include_completed)
-        log.info("calendar asked of a point before the kept history; folding the feed")
-        return self._projection.folded_from_feed(owner, as_of, include_completed=include_completed)
+    def _render_once(
+        self, owner: str, request: CalendarRequestedV1, as_of: int, history_from: int
+    ) -> CalendarGeneratedV1:
+        """Step 2, for one set of options."""
+        include_completed = request.options.include_completed
+        if as_of >= history_from:
+            with self._engine.connect() as conn:
+                generated = self._put(
+                    owner,
+                    request,
+                    versions.bodies_at(conn, owner, as_of, include_completed=include_completed),
+                )
+                if as_of >= self._projection.history_from(conn, owner):
+                    return generated
+            log.info("the versions at as_of were pruned while rendering; folding the feed")
+        else:
+            log.info("calendar asked of a point before the kept history; folding the feed")
+        bodies = self._projection.folded_from_feed(
+            owner, as_of, include_completed=include_completed
+        )
+        return self._put(owner, request, bodies)
 
     def _put(
         self, owner: str, request: CalendarRequestedV1, bodies: Iterable[str]
@@ -123,16 +122,27 @@ class Renderer:
             notify=request.notify,
         )
 
-    @staticmethod
-    def record(conn: Connection, owner: str, generated: CalendarGeneratedV1) -> None:
-        conn.execute(
-            insert(rendered_jobs).values(
+    def record(
+        self, conn: Connection, owner: str, generated: CalendarGeneratedV1
+    ) -> CalendarGeneratedV1:
+        """Step 3: record the job, unless a render of it got there first (then that one)."""
+        inserted = conn.execute(
+            dialect_insert(conn, rendered_jobs)
+            .values(
                 job_id=str(generated.job_id),
                 owner=owner,
                 **generated.model_dump(exclude={"job_id"}),
                 rendered_at=datetime.now(UTC).replace(tzinfo=None),
             )
-        )
+            .on_conflict_do_nothing(index_elements=["job_id"])  # type: ignore[attr-defined]
+            .returning(rendered_jobs.c.job_id)
+        ).first()
+        if inserted is not None:
+            return generated
+        row = conn.execute(
+            select(rendered_jobs).where(rendered_jobs.c.job_id == str(generated.job_id))
+        ).one()
+        return CalendarGeneratedV1.model_validate(dict(row._mapping))
 
     def any_rendered(self, job_ids: list[uuid.UUID]) -> bool:
         with self._engine.connect() as conn:
