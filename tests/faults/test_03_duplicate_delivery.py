@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from taskoverflow_events.transport import message_group
 from taskoverflow_testing.http_servers import webhook_receiver
 from taskoverflow_testing.queues import TopicTap
-from tests.faults.conftest import StartSystem, objects, scalar, summaries
+from tests.faults.conftest import StartSystem, objects, scalar, summaries, wait_until
 from tests.system import System
 
 
@@ -114,11 +114,20 @@ def test_every_message_delivered_twice_has_one_effect(start: StartSystem) -> Non
     assert sorted(json.loads(r.body)["job_id"] for r in hook.received) == sorted(
         j["task_id"] for j in jobs
     )
-    assert all(d["notified"] is True for d in done)
+    # Each job reports its webhook delivered (apart from, and after, its status).
+    wait_until(
+        lambda: all(
+            system.api.status(j["task_url"])["notification"]["state"] == "delivered" for j in jobs
+        ),
+        timeout=30,
+        what="every job reports its webhook delivered",
+        system=system,
+    )
     assert len(summaries(system.api.result(done[-1]["result_url"]).content)) == 10
     # todo-api moved each job once: one STARTED and one SUCCESS step each.
     assert all(
         [s["status"] for s in d["timeline"]] == ["PENDING", "STARTED", "SUCCESS"] for d in done
     )
-    assert scalar(system.databases["todo-api"], "SELECT count(*) FROM handled_events") == 6
+    # Started, Generated and the webhook's CalendarReady, once each per job.
+    assert scalar(system.databases["todo-api"], "SELECT count(*) FROM handled_events") == 9
     assert scalar(system.databases["notifier"], "SELECT count(*) FROM webhook_deliveries") == 3

@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from taskoverflow_testing.http_servers import WebhookReceiver, webhook_receiver
 from tests.faults.conftest import StartSystem, summaries, wait_until
 from tests.system import System
 
@@ -98,7 +99,12 @@ def test_a_message_that_keeps_failing_reaches_the_dlq_and_redrive_brings_it_back
     system = start()
     system.processes["notifier"].stop()
     system.api.create_todo("waiting on the notifier", deadline_at="2027-05-03T09:00:00")
-    job = system.api.request_calendar()
+    with webhook_receiver([204]) as hook:
+        job = system.api.request_calendar({"callback_url": hook.url})
+        redriven_and_delivered(system, job, hook)
+
+
+def redriven_and_delivered(system: System, job: dict[str, str], hook: WebhookReceiver) -> None:
     wait_until(
         lambda: depth(system, NOTIFIER_QUEUE) == 1,
         timeout=30,
@@ -119,7 +125,11 @@ def test_a_message_that_keeps_failing_reaches_the_dlq_and_redrive_brings_it_back
 
     system.processes["notifier"] = system.process("notifier.worker", "notifier").start()
     time.sleep(2)
-    assert system.api.status(job["task_url"])["task_status"] == "STARTED", "stuck in the DLQ"
+    # The calendar is done (its status follows the calendar); its webhook is stuck in the DLQ.
+    stuck = system.api.status(job["task_url"])
+    assert stuck["task_status"] == "SUCCESS"
+    assert stuck["notification"]["state"] == "pending", "stuck in the DLQ"
+    assert hook.received == []
     redrive = subprocess.run(
         [sys.executable, "-m", "taskoverflow_events.redrive", NOTIFIER_DLQ],
         env={**system.env, "PATH": "/usr/bin:/bin"},
@@ -130,6 +140,11 @@ def test_a_message_that_keeps_failing_reaches_the_dlq_and_redrive_brings_it_back
     assert redrive.returncode == 0, redrive.stderr
     assert "moved 1 message(s)" in redrive.stdout
     assert "left in notifier-calendar-events-dlq: 0" in redrive.stdout
-    done = system.api.wait_for_job(job["task_url"], timeout=60)
-    assert done["task_status"] == "SUCCESS", system.logs()
+    wait_until(
+        lambda: system.api.status(job["task_url"])["notification"]["state"] == "delivered",
+        timeout=60,
+        what="the redriven message's webhook is delivered",
+        system=system,
+    )
+    assert len(hook.received) == 1
     assert depth(system, NOTIFIER_DLQ) == 0

@@ -48,7 +48,7 @@ def test_a_flood_of_long_polls_leaves_health_and_other_owners_answered(systems: 
     assert health_took < 2, f"/health took {health_took:.1f} s behind the flood"
     assert bobs.status_code == 200
     assert bobs.json()["task_status"] == "PENDING"
-    assert 1.5 < bob_took < 5, "bob's long-poll was granted its wait, beside alice's flood"
+    assert 1.5 < bob_took < 8, "bob's long-poll was granted its wait, beside alice's flood"
     assert statuses.count(200) == 1, "alice's one long-poll waited; the rest were refused"
     assert statuses.count(429) == FLOOD - 1
     assert refused == FLOOD - 1, "refused at once, not after waiting"

@@ -92,6 +92,7 @@ def build_notifier(
         per_owner=settings.webhook_per_owner,
         lease_seconds=settings.webhook_lease_seconds,
         poll_seconds=poll_seconds,
+        max_attempts=settings.webhook_attempts,
     )
     notifier = Notifier(
         engine,

@@ -180,11 +180,23 @@ def test_an_old_notifiers_calendar_ready_reports_the_webhook_and_moves_nothing_b
     assert body["notification"]["state"] == "delivered"
 
 
-def test_a_calendar_ready_without_a_webhook_changes_nothing(
+def test_an_old_notifiers_calendar_ready_finishes_a_job_nothing_else_finished(
     client: FlaskClient, export: CalendarExport
 ) -> None:
+    # Its CalendarGenerated went out before todo-api subscribed to it (the deploy's first
+    # minutes): the v1 CalendarReady, upcast, still finishes it.
     job_id = request_job(client)
-    consume(export, "CalendarReady", job_id=job_id, notification=None)  # v1, no webhook
+    consume(export, "CalendarReady", job_id=job_id, notification=None, outcome="success")
+    body = status(client, job_id)
+    assert body["task_status"] == "SUCCESS"
+    assert body["notification"] is None
+
+
+def test_a_v2_calendar_ready_never_finishes_a_job(
+    client: FlaskClient, export: CalendarExport
+) -> None:
+    job_id = request_job(client, {"callback_url": "https://hooks.example.com/calendar"})
+    consume(export, "CalendarReady", version=2, job_id=job_id)
     assert status(client, job_id)["task_status"] == "PENDING"
 
 

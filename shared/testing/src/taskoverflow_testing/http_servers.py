@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import select
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived (monotonic clock)
 
 
 @dataclass
@@ -84,14 +87,27 @@ def webhook_receiver(statuses: list[int] | None = None) -> Iterator[WebhookRecei
 @dataclass
 class DripReceiver:
     """A webhook receiver that accepts, reads the request, then answers one byte every
-    `interval` seconds: no read ever waits long, yet the answer never ends. `open` counts the
-    connections it is holding right now; `accepted` all it has taken."""
+    `interval` seconds: no read ever waits long, yet the answer never ends. It records when each
+    connection opened and when the sender closed it (noticed at once, not at the next byte)."""
 
     interval: float
     url: str = ""
-    accepted: int = 0
-    open: int = 0
+    spans: list[list[float | None]] = field(default_factory=list)  # [opened, closed]
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def open(self) -> int:
+        """Connections held right now."""
+        with self._lock:
+            return sum(1 for _, closed in self.spans if closed is None)
+
+    def open_at(self, moment: float) -> bool:
+        """Whether a connection was held at `moment` (time.monotonic())."""
+        with self._lock:
+            return any(
+                opened is not None and opened <= moment and (closed is None or closed > moment)
+                for opened, closed in self.spans
+            )
 
 
 @contextmanager
@@ -102,22 +118,24 @@ def drip_receiver(interval: float = 2.0) -> Iterator[DripReceiver]:
     receiver.url = f"http://127.0.0.1:{listener.getsockname()[1]}/hooks/slow"
 
     def serve(conn: socket.socket) -> None:
+        span: list[float | None] = [time.monotonic(), None]
         with receiver._lock:
-            receiver.accepted += 1
-            receiver.open += 1
+            receiver.spans.append(span)
         try:
             conn.settimeout(interval)
             with contextlib.suppress(OSError):
                 conn.recv(65536)  # the request; its contents do not matter here
             for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: yes\r\n"):
-                if stop.wait(interval):
+                # Wait for the next byte's turn, but notice at once if the sender hangs up.
+                readable, _, _ = select.select([conn], [], [], interval)
+                if stop.is_set() or (readable and not conn.recv(1, socket.MSG_PEEK)):
                     return
                 conn.sendall(bytes([byte]))
         except OSError:
             return  # the sender gave up and closed: what a deadline does
         finally:
             with receiver._lock:
-                receiver.open -= 1
+                span[1] = time.monotonic()
             conn.close()
 
     def accept() -> None:

@@ -146,7 +146,11 @@ def calendar_job(
     job = session().post(f"{stack.api}/api/v1/todos/ical", timeout=30).json()
     posted = time.perf_counter()
     while True:
-        status = session().get(job["task_url"], params={"wait": "10"}, timeout=40).json()
+        answer = session().get(job["task_url"], params={"wait": "10"}, timeout=40)
+        if answer.status_code == 429:  # this owner's long-polls are at their cap: as a client,
+            time.sleep(float(answer.headers.get("Retry-After", "1")))  # wait and ask again
+            continue
+        status = answer.json()
         if status["task_status"] == "SUCCESS":
             break
         if status["task_status"] == "FAILURE" or time.perf_counter() - started > timeout:
@@ -162,9 +166,9 @@ def calendar_job(
                 "post": post_ms,
                 # relay → SNS FIFO → SQS → worker receives CalendarRequested
                 "to_worker": at["STARTED"],
-                # render + S3 + CalendarGenerated → SNS → SQS → notifier → CalendarReady
+                # render + S3 + CalendarGenerated → SNS → SQS → todo-api consumer
                 "render_to_ready": at["SUCCESS"] - at["STARTED"],
-                # CalendarReady → SNS → SQS → todo-api consumer → the long-poll answers
+                # the job's notification → the long-poll answers
                 "ready_to_seen": max(0.0, (seen - started) * 1000 - post_ms - at["SUCCESS"]),
                 "fetch": (done - seen) * 1000,
             }

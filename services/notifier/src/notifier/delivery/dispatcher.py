@@ -37,7 +37,9 @@ class Dispatcher:
         per_owner: int,
         lease_seconds: float,
         poll_seconds: float = 1.0,
+        max_attempts: int | None = None,
     ) -> None:
+        self._max_attempts = max_attempts
         self._engine = engine
         self._attempt = attempt
         self.concurrency = concurrency
@@ -90,7 +92,12 @@ class Dispatcher:
         now = now_utc()
         with self._engine.begin() as conn:
             claimed, next_due = claims.claim_due(
-                conn, slots=free, per_owner=self.per_owner, lease=self._lease, now=now
+                conn,
+                slots=free,
+                per_owner=self.per_owner,
+                lease=self._lease,
+                now=now,
+                max_attempts=self._max_attempts,
             )
         for claim in claimed:
             with self._idle:

@@ -4,9 +4,10 @@ A claim is committed before the attempt and settled after it, only by the claim'
 two processes never make the same attempt at once, and a crashed process's claim simply expires
 and the attempt is made again, with the same delivery id (at least once). Claims are counted per
 owner across processes, so one owner's stuck receiver holds at most `per_owner` attempts
-whichever processes make them. Due rows are ranked per owner on each claim; pending rows are few
-(finished ones are not scanned: the partial index), so that stays cheap however many deliveries
-one owner has waiting.
+whichever processes make them. Due rows are ranked per owner on each claim (finished ones are
+not scanned: the partial index): a claim costs in proportion to the deliveries due at that
+moment, which a receiver that fails for long can make large; the rank is per owner, so such a
+backlog still takes only its owner's slots.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, or_, select, text, update
 
-from notifier.store.tables import PENDING
+from notifier.store.tables import FAILED, PENDING
 from notifier.store.tables import webhook_deliveries as table
 
 # Names the lock PostgreSQL claims are made under: counting an owner's attempts in flight and
@@ -44,14 +45,34 @@ CLAIMED_COLUMNS = ("delivery_id", "owner", "job_id", "url", "event_type", "body"
 
 
 def claim_due(
-    conn: Connection, *, slots: int, per_owner: int, lease: timedelta, now: datetime
+    conn: Connection,
+    *,
+    slots: int,
+    per_owner: int,
+    lease: timedelta,
+    now: datetime,
+    max_attempts: int | None = None,
 ) -> tuple[list[Claim], datetime | None]:
     """Claim up to `slots` due deliveries, oldest due first, leaving every owner at most
-    `per_owner` attempts in flight; also returns when the next not-yet-due one falls due."""
+    `per_owner` attempts in flight; also returns when the next not-yet-due one falls due.
+    A delivery whose claims have used up `max_attempts` without settling (each attempt ended
+    unexpectedly, or its process died) is ended as failed here, so it cannot go on for ever."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
     pending = table.c.state == PENDING
     free = or_(table.c.claimed_until.is_(None), table.c.claimed_until <= now)
+    if max_attempts is not None:
+        conn.execute(
+            update(table)
+            .where(pending, free, table.c.attempts >= max_attempts)
+            .values(
+                state=FAILED,
+                last_error="every attempt ended without an answer being recorded",
+                claim_token=None,
+                claimed_until=None,
+                finished_at=now,
+            )
+        )
     claims: list[Claim] = []
     if slots > 0:
         in_flight = (

@@ -58,17 +58,34 @@ def _finished(event: DecodedEvent) -> Effect | None:
 
 def _notified(event: DecodedEvent) -> Effect | None:
     payload = event.payload
-    if not isinstance(payload, CalendarReadyV2) or payload.notification is None:
-        return None  # a v1 without a webhook, upcast: nothing to report
-    notification = payload.notification
-    return lambda conn: jobs.record_notification(
-        conn,
-        str(payload.job_id),
-        delivered=notification.delivered,
-        attempts=notification.attempts,
-        status_code=notification.status_code,
-        error=notification.error,
-    )
+    if not isinstance(payload, CalendarReadyV2):
+        return None
+    at = _at(event)
+
+    def effect(conn: Connection) -> None:
+        if payload.outcome is not None:  # from a v1: finishes a job nothing else finished
+            jobs.record_outcome(
+                conn,
+                str(payload.job_id),
+                at,
+                status=jobs.SUCCESS if payload.outcome == "success" else jobs.FAILURE,
+                bucket=payload.bucket,
+                key=payload.key,
+                error_code=payload.error.code if payload.error else None,
+                error_message=payload.error.message if payload.error else None,
+            )
+        if payload.notification is not None:
+            notification = payload.notification
+            jobs.record_notification(
+                conn,
+                str(payload.job_id),
+                delivered=notification.delivered,
+                attempts=notification.attempts,
+                status_code=notification.status_code,
+                error=notification.error,
+            )
+
+    return effect
 
 
 def apply_once(

@@ -124,19 +124,38 @@ def record_notification(
     )
 
 
-def fail_overdue(conn: Connection, *, requested_before: datetime, now: datetime) -> list[str]:
-    """Fail every job still unfinished that was asked for before `requested_before`."""
-    rows = conn.execute(
-        update(calendar_jobs)
+def fail_overdue(
+    conn: Connection, *, requested_before: datetime, now: datetime, limit: int = 1_000
+) -> list[str]:
+    """Fail up to `limit` jobs still unfinished that were asked for before `requested_before`.
+    A webhook such a job asked for is failed with it: no calendar event will ever ask for it."""
+    overdue = (
+        select(calendar_jobs.c.job_id)
         .where(
             calendar_jobs.c.finished_at.is_(None),
             calendar_jobs.c.requested_at < requested_before,
         )
+        .limit(limit)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        update(calendar_jobs)
+        .where(calendar_jobs.c.job_id.in_(overdue), calendar_jobs.c.finished_at.is_(None))
         .values(
             status=FAILURE,
             finished_at=now,
             error_code=DEADLINE_EXCEEDED,
             error_message="the calendar was not generated in time; ask for it again",
+            notification_state=case(
+                (calendar_jobs.c.callback_url.is_not(None), NOTIFY_FAILED), else_=None
+            ),
+            notification_error=case(
+                (
+                    calendar_jobs.c.callback_url.is_not(None),
+                    "the job ended at its deadline; no webhook was sent",
+                ),
+                else_=None,
+            ),
         )
         .returning(calendar_jobs.c.job_id)
     )

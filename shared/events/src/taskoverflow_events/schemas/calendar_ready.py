@@ -5,8 +5,8 @@ and todo-api took the job's status from it, so a slow webhook held the status (a
 behind it in the notifier) for as long as the receiver liked. Since v2 a job's status comes from
 CalendarGenerated or CalendarGenerationFailed, and CalendarReady means only "the owner's webhook
 for this job was delivered, or given up on" (ADR 6). A v1 reader would misread v2 (no outcome:
-not a finished job), hence the new version; the upcaster keeps v1's notification and drops
-its outcome, which readers now take from the calendar events themselves.
+not a finished job), hence the new version; the upcaster keeps v1's notification, and its
+outcome only so that a job in flight across the deploy still finishes.
 """
 
 import uuid
@@ -62,8 +62,18 @@ class CalendarReadyV2(BaseModel):
         default=None,
         description="The webhook's fate; absent only in events upcast from a v1 without one.",
     )
+    # Carried over from v1 by the upcaster, never written in v2: during the deploy that brings
+    # v2 in, a job whose CalendarGenerated went out before todo-api subscribed to it is finished
+    # from its v1 CalendarReady instead (ADR 7). Removed with v1.
+    outcome: Literal["success", "failure"] | None = Field(
+        default=None, description="Only in events upcast from v1: how the job ended."
+    )
+    bucket: str | None = Field(default=None, description="Only in events upcast from v1.")
+    key: str | None = Field(default=None, description="Only in events upcast from v1.")
+    error: ErrorV1 | None = Field(default=None, description="Only in events upcast from v1.")
 
 
 def calendar_ready_v1_to_v2(data: dict[str, object]) -> dict[str, object]:
-    """Keep the job and its notification; the outcome now travels in the calendar events."""
-    return {"job_id": data["job_id"], "notification": data.get("notification")}
+    """Keep the job and its notification, and v1's outcome for a job nothing else finished."""
+    carried = {k: data.get(k) for k in ("outcome", "bucket", "key", "error")}
+    return {"job_id": data["job_id"], "notification": data.get("notification"), **carried}
