@@ -10,13 +10,13 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help install run test test-unit test-integration test-contract test-e2e test-faults test-localstack bench lint format schemas \
+.PHONY: help install run test test-unit test-integration test-contract test-e2e test-faults test-isolation test-localstack bench lint format schemas \
         bootstrap migrate clean compose-up compose-down
 
 help:
 	@echo "make run               start the whole system on http://localhost:6400 (moto + SQLite)"
 	@echo "make test              install everything, lint, run every test (PostgreSQL + moto)"
-	@echo "make test-unit|test-integration|test-contract|test-e2e|test-faults   one tier"
+	@echo "make test-unit|test-integration|test-contract|test-e2e|test-faults|test-isolation   one tier"
 	@echo "make test-localstack   contract + e2e + quota suites on LocalStack (native, needs Python 3.13)"
 	@echo "make bench             measure the whole system (LocalStack where Python 3.13 exists, else moto)"
 	@echo "make lint | format     ruff"
@@ -68,6 +68,10 @@ test-e2e: install
 test-faults: install
 	scripts/ensure-postgres
 	$(PYTEST) tests/faults
+
+test-isolation: install
+	scripts/ensure-postgres
+	$(PYTEST) tests/isolation
 
 lint: install
 	$(BIN)/ruff check .
