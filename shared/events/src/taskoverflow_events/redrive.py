@@ -6,6 +6,9 @@ queue, or an endpoint without it (moto), gets the portable loop: receive, send t
 delete, so a crash in between leaves a duplicate, never a loss (every consumer dedups by
 event_id). A FIFO message keeps its group, so the owner's order among redriven messages holds,
 and gets a fresh deduplication id, or SQS would drop it as a repeat of the original.
+
+A redrive moves what the DLQ held when it began, as SQS's move task does: a message that is still
+poison comes straight back, and a loop that ran until the DLQ was empty would never end.
 """
 
 from __future__ import annotations
@@ -50,11 +53,12 @@ def _arn(sqs: Any, url: str) -> str:
     return str(attrs["QueueArn"])
 
 
-def _depth(sqs: Any, url: str) -> int:
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
-        "Attributes"
-    ]
-    return int(attrs["ApproximateNumberOfMessages"])
+def _depth(sqs: Any, url: str, *, in_flight: bool = False) -> int:
+    names = ["ApproximateNumberOfMessages"]
+    if in_flight:
+        names.append("ApproximateNumberOfMessagesNotVisible")
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attrs.get(name, 0)) for name in names)
 
 
 def _move_task(sqs: Any, dlq_url: str, source_url: str, timeout: float) -> int | None:
@@ -79,7 +83,7 @@ def _move_task(sqs: Any, dlq_url: str, source_url: str, timeout: float) -> int |
     raise RedriveError(f"the move task did not finish within {timeout:.0f}s")
 
 
-def _copy_loop(sqs: Any, dlq_url: str, source_url: str, limit: int | None) -> int:
+def _copy_loop(sqs: Any, dlq_url: str, source_url: str, limit: int) -> int:
     fifo = source_url.endswith(".fifo")
     source = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["MaximumMessageSize"])
     max_bytes = int(
@@ -87,8 +91,8 @@ def _copy_loop(sqs: Any, dlq_url: str, source_url: str, limit: int | None) -> in
     )
     moved = 0
     empty_polls = 0
-    while (limit is None or moved < limit) and empty_polls < 2:
-        batch = min(10, limit - moved) if limit is not None else 10
+    while moved < limit and empty_polls < 2:
+        batch = min(10, limit - moved)
         messages = sqs.receive_message(
             QueueUrl=dlq_url,
             MaxNumberOfMessages=batch,
@@ -150,6 +154,9 @@ def redrive(
         moved = _move_task(sqs, dlq_url, source, timeout)
         if moved is not None:
             return Redriven(moved, "move-task", source)
+    if limit is None:
+        # What the DLQ holds now (approximately, as SQS counts): "left in" says if more remain.
+        limit = _depth(sqs, dlq_url, in_flight=True)
     return Redriven(_copy_loop(sqs, dlq_url, source, limit), "receive-send-delete", source)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 from taskoverflow_events.redrive import redrive
@@ -77,3 +79,34 @@ def test_a_standard_dlq_falls_back_where_the_move_task_is_missing_and_honours_ma
     assert rest.moved == 3
     assert rest.source_url == source
     assert rest.method in ("move-task", "receive-send-delete")
+
+
+def test_a_redrive_ends_when_what_it_moved_comes_straight_back(aws: AwsWorld) -> None:
+    """Still poison: a consumer dead-letters each redriven message again at once. The redrive
+    moves what the DLQ held when it began, and ends."""
+    sqs = aws.settings.client("sqs")
+    source, dlq = dead_letter_pair(aws, fifo=False)
+    for n in range(3):
+        sqs.send_message(QueueUrl=dlq, MessageBody=f"poison {n}")
+    done = threading.Event()
+    sent_back = []
+
+    def consumer_that_dead_letters_again() -> None:
+        deadline = time.monotonic() + 30
+        while not done.is_set() and time.monotonic() < deadline:
+            for m in sqs.receive_message(
+                QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            ).get("Messages", []):
+                sqs.send_message(QueueUrl=dlq, MessageBody=m["Body"])
+                sqs.delete_message(QueueUrl=source, ReceiptHandle=m["ReceiptHandle"])
+                sent_back.append(m["Body"])
+
+    consumer = threading.Thread(target=consumer_that_dead_letters_again)
+    consumer.start()
+    try:
+        result = redrive(sqs, dlq, prefer_move_task=False)
+    finally:
+        done.set()
+        consumer.join()
+    assert result.moved == 3, "each message once: what was there when the redrive began"
+    assert sent_back, "the messages did come straight back while it ran"

@@ -158,8 +158,11 @@ def calendar_job(
     seen = time.perf_counter()
     session().get(status["result_url"], timeout=60).raise_for_status()
     done = time.perf_counter()
-    if stages is not None:
-        at = {step["status"]: step["elapsed_ms"] for step in status["timeline"]}
+    at = {step["status"]: step["elapsed_ms"] for step in status["timeline"]}
+    # CalendarGenerationStarted and the outcome travel one standard queue and are handled by
+    # separate receive loops, so a job can be SUCCESS before its Started arrives, which is then
+    # left out of the timeline: such a job has no stages to report.
+    if stages is not None and "STARTED" in at:
         post_ms = (posted - started) * 1000
         stages.append(
             {
@@ -320,8 +323,10 @@ def calendar_latency(stack: Stack, jobs: int, rounds: int = 3) -> dict[str, Any]
         "machine_speed_ms_by_round": [r["machine_speed_ms"] for r in measured],
         "latency_ms": percentiles(latencies),
         "stage_p50_ms": {
-            name: round(statistics.median(s[name] for s in stages), 1) for name in stages[0]
+            name: round(statistics.median(s[name] for s in stages), 1)
+            for name in (stages[0] if stages else {})
         },
+        "jobs_with_stages": len(stages),
         "samples_ms": [round(x, 2) for x in latencies],
     }
 

@@ -15,7 +15,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any, TextIO
 
 from botocore.exceptions import (
@@ -38,7 +37,7 @@ class DemoError(Exception):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="taskoverflow-queue", description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True, help="queue name (ending in .fifo for FIFO)")
-    parser.add_argument("--client-name", default=f"client-{os.getpid()}", help="who you are")
+    parser.add_argument("--client-name", default="Client 1", help="who you are (default: Client 1)")
     parser.add_argument("--receive", action="store_true", help="print messages as they arrive")
     parser.add_argument("--prepend", default="", help="text put before each message body")
     parser.add_argument("--count", type=int, default=100, help="messages to send (default 100)")
@@ -70,10 +69,11 @@ def queue_url(sqs: Any, name: str, *, create: bool) -> str:
 
 def send(sqs: Any, url: str, args: argparse.Namespace, out: TextIO) -> int:
     fifo = url.endswith(".fifo")
-    for number in tqdm(range(1, args.count + 1), desc=f"{args.client_name} sending", file=out):
+    # Numbered from 0, as the practical's screenshots show ("Client 1: Message 0").
+    for number in tqdm(range(args.count), desc=f"{args.client_name} sending", file=out):
         message: dict[str, Any] = {
             "QueueUrl": url,
-            "MessageBody": f"{args.prepend}{number}",
+            "MessageBody": f"{args.prepend}Message {number}",
             "MessageAttributes": {
                 "client": {"DataType": "String", "StringValue": args.client_name}
             },
@@ -99,9 +99,13 @@ def receive(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
         )
         for message in response.get("Messages", []):
-            sender = message.get("MessageAttributes", {}).get("client", {}).get("StringValue", "?")
-            stamp = datetime.now().strftime("%H:%M:%S.%f")[:-3]
-            print(f"{stamp}  {args.client_name} got from {sender}: {message['Body']}", file=out)
+            attributes = message.get("MessageAttributes", {})
+            sender = attributes.get("client", {}).get("StringValue", "?")
+            print(f"{sender}: {message['Body']}", file=out)  # "Client 1: Message 0"
+            # A message our consumers dead-lettered says why; show it under the message.
+            reason = attributes.get("dead_letter_reason", {}).get("StringValue")
+            if reason:
+                print(f"  dead_letter_reason: {reason}", file=out)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             received += 1
             last_message = clock()

@@ -32,6 +32,6 @@ def event_feed() -> Response:
     body = (
         '{"events":['
         + ",".join(b for _, b in page)
-        + f'],"next_after":{next_after},"stream_version":{version}}}'
+        + f'],"next_after":{next_after},"stream_version":{version}}}\n'  # as jsonify ends
     )
     return Response(body, mimetype="application/json")
