@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from notifier.delivery.http_client import MAX_RESPONSE_BYTES, WebhookClient
 from notifier.delivery.schedule import RetryPolicy
 
-from taskoverflow_events.callback_urls import parse_networks
+from taskoverflow_events.callback_urls import check_callback_url, parse_networks
 
 Receivers = Callable[..., Any]
 LOOPBACK = parse_networks("127.0.0.0/8")
@@ -119,6 +119,43 @@ def test_a_name_that_resolves_to_an_internal_address_is_refused_without_connecti
     assert not result.sent
     assert result.error is not None
     assert result.error.startswith("refused: ")
+    time.sleep(0.3)
+    assert hook.seen == []
+
+
+def test_dns_rebinding_cannot_steer_the_connection_inside(receivers: Receivers) -> None:
+    """A DNS server with TTL 0 answers a public address to every check (todo-api's when the job
+    is asked for, the notifier's before it connects) and then the loopback address, where
+    something listens. A client that resolved again to connect would reach it."""
+    hook = receivers([204])
+    answers = iter([["93.184.216.34"], ["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
+    lookups: list[str] = []
+
+    def rebinding(host: str) -> list[str]:
+        lookups.append(host)
+        return next(answers)
+
+    url = f"http://rebind.example.test:{hook.port}/"
+    check_callback_url(url, resolver=rebinding)  # todo-api's check
+    result = WebhookClient(deadline_seconds=1.0, resolver=rebinding).post(url, BODY, HEADERS)
+    assert result.status_code is None, "no answer: the checked public address is unreachable here"
+    assert len(lookups) == 2, "the notifier resolved once, and connected to what it checked"
+    time.sleep(0.3)
+    assert hook.seen == [], "nothing reached the inside"
+
+
+def test_a_name_that_turns_internal_after_the_request_is_refused(receivers: Receivers) -> None:
+    """The same DNS the other way round: public when the job is asked for, loopback by the
+    time the notifier delivers. The notifier's own check refuses it."""
+    hook = receivers([204])
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+    url = f"http://rebind.example.test:{hook.port}/"
+    check_callback_url(url, resolver=lambda _host: next(answers))
+    notifier = WebhookClient(deadline_seconds=2.0, resolver=lambda _host: next(answers))
+    result = notifier.post(url, BODY, HEADERS)
+    assert result.error is not None, result
+    assert result.error.startswith("refused: ")
+    assert "127.0.0.1" in result.error
     time.sleep(0.3)
     assert hook.seen == []
 

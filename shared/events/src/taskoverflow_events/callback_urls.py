@@ -45,18 +45,34 @@ def resolve(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits and reach it through a
+# translator (NAT64, RFC 6052 and RFC 8215): the IPv4 address inside is what gets reached.
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# Refused whatever the Python version's copy of the IANA registry says (3.11's lets 192.0.0.8
+# through): shared address space, IETF assignments, benchmarking, documentation.
+NOT_GLOBAL: tuple[IpNetwork, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in ("100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "2001::/23", "2001:db8::/32")
+)
+
+
 def internal(address: IpAddress) -> bool:
-    """An address a stranger must not reach through us."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (
-        address.is_loopback
-        or address.is_link_local
-        or address.is_private
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-    )
+    """An address a stranger must not reach through us: anything not globally routable (IANA's
+    special-purpose registries, as `is_global` reads them: loopback, private, link-local, the
+    shared 100.64.0.0/10, documentation, benchmarking, reserved), multicast, and an IPv6 address
+    whose embedded IPv4 address (mapped, 6to4, NAT64) is internal. Teredo is refused whole: its
+    client address is obfuscated and it tunnels past any such check."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return internal(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            return internal(address.sixtofour)
+        if address.teredo is not None:
+            return True
+        if any(address in prefix for prefix in NAT64_PREFIXES):
+            return internal(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    listed = any(address in network for network in NOT_GLOBAL)
+    return listed or not address.is_global or address.is_multicast
 
 
 def check_address(address: IpAddress, allowed: Iterable[IpNetwork]) -> None:

@@ -79,3 +79,53 @@ def test_the_delivery_check_refuses_a_name_that_no_longer_resolves() -> None:
 def test_a_bad_network_setting_fails_loudly() -> None:
     with pytest.raises(ValueError, match="33"):
         parse_networks("127.0.0.0/33")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "0.0.0.1",  # "this network"
+        "10.0.0.1",  # private
+        "100.64.0.1",  # shared address space (carrier-grade NAT), often internal to a cloud
+        "100.127.255.254",
+        "127.0.0.2",  # loopback
+        "169.254.169.254",  # link-local: the cloud metadata service
+        "172.31.255.1",  # private
+        "192.0.0.8",  # IETF protocol assignments
+        "192.0.2.1",  # documentation
+        "192.168.1.1",  # private
+        "198.18.0.1",  # benchmarking
+        "198.51.100.1",  # documentation
+        "203.0.113.1",  # documentation
+        "224.0.0.1",  # multicast
+        "240.0.0.1",  # reserved
+        "255.255.255.255",  # broadcast
+        "::",  # unspecified
+        "::1",  # loopback
+        "fe80::1",  # link-local
+        "fc00::1",  # unique local
+        "fd12:3456::1",  # unique local
+        "ff02::1",  # multicast
+        "2001:db8::1",  # documentation
+        "100::1",  # discard-only
+        "::ffff:169.254.169.254",  # IPv4-mapped metadata address
+        "::ffff:100.64.0.1",  # IPv4-mapped shared address space
+        "2002:a00:1::1",  # 6to4 carrying 10.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 carrying 169.254.169.254
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::a00:1",  # local-use NAT64 of 10.0.0.1
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    ],
+)
+def test_every_range_that_is_not_globally_routable_is_refused(address: str) -> None:
+    host = f"[{address}]" if ":" in address else address
+    with pytest.raises(CallbackRefused, match="internal address"):
+        check_callback_url(f"http://{host}/hook")
+
+
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "100.128.0.1", "2606:4700:4700::1111", "64:ff9b::808:808"]
+)
+def test_globally_routable_neighbours_of_refused_ranges_are_accepted(address: str) -> None:
+    host = f"[{address}]" if ":" in address else address
+    check_callback_url(f"http://{host}/hook")
