@@ -4,7 +4,10 @@ the fault tier starts its own copy so it can break it."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from taskoverflow_events.persistence import make_engine
+from taskoverflow_events.webhook_secrets import owner_secret
 from taskoverflow_testing.plugin import AwsWorld, new_aws_world
 from taskoverflow_testing.ports import free_port
 from taskoverflow_testing.processes import ServiceProcess
@@ -41,7 +45,8 @@ PROCESSES: tuple[tuple[str, str], ...] = (
 class System:
     api: TodoApiClient
     aws: AwsWorld
-    webhook_secret: str
+    # The notifier's (and the owners CLI's) key; each owner's secret derives from it (ADR 11).
+    webhook_signing_key: str
     processes: dict[str, ServiceProcess]
     databases: dict[str, str]
     log_dir: Path
@@ -54,6 +59,23 @@ class System:
 
     def logs_in_full(self) -> str:
         return "\n".join(p.log() for p in self.processes.values())
+
+    def webhook_secret(self, owner: str = "default", version: int = 1) -> str:
+        """The secret `owner`'s receivers verify with, at `version` (1 until a rotation): what
+        `todo-api-owners` shows that owner."""
+        return owner_secret(self.webhook_signing_key, owner, version)
+
+    def owners_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`todo-api-owners --json <args>` as an operator runs it, on this system's database
+        with its signing key; the answer's JSON is in .stdout, a refusal's reason in .stderr."""
+        return subprocess.run(
+            [sys.executable, "-m", "todo_api.admin.owners", "--json", *args],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     def add_owner(self, name: str) -> TodoApiClient:
         """A new owner (AUTH_MODE=token) and a client that speaks as them."""
@@ -110,7 +132,7 @@ def start_system(
     upgrade(engine)
     engine.dispose()
     port = free_port()
-    secret = secrets.token_hex(16)
+    signing_key = secrets.token_hex(32)
     service_token = secrets.token_urlsafe(24)
     full_env = {
         **aws.env(),
@@ -122,7 +144,7 @@ def start_system(
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "SERVICE_TOKEN": service_token,
         "TODO_API_TOKEN": service_token,
-        "WEBHOOK_SECRET": secret,
+        "WEBHOOK_SIGNING_KEY": signing_key,
         "WEBHOOK_BACKOFF_SECONDS": "0.05",
         # The tests' webhook receivers listen on loopback, which is refused by default.
         "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
@@ -135,7 +157,7 @@ def start_system(
     system = System(
         TodoApiClient(f"http://127.0.0.1:{port}"),
         aws,
-        secret,
+        signing_key,
         {},
         databases,
         log_dir,

@@ -1,11 +1,13 @@
 # The application's own secrets. Terraform creates the containers, never the values, so no
 # secret sits in the state or the repo: put them once before the first deploy (README, Deploy).
 #   service-token:  todo-api's SERVICE_TOKEN, the ical-worker's TODO_API_TOKEN (event feed)
-#   webhook-secret: the notifier's WEBHOOK_SECRET (webhook signatures)
+#   webhook-signing-key: the notifier's WEBHOOK_SIGNING_KEY, from which each owner's webhook
+#                        secret is derived (ADR 11); the owners CLI reads it when an operator
+#                        runs it, no todo-api process is given it
 locals {
   app_secrets = {
-    "service-token"  = { processes = ["todo-api-web", "ical-worker"], env = { "todo-api-web" = "SERVICE_TOKEN", "ical-worker" = "TODO_API_TOKEN" } }
-    "webhook-secret" = { processes = ["notifier"], env = { "notifier" = "WEBHOOK_SECRET" } }
+    "service-token"       = { processes = ["todo-api-web", "ical-worker"], env = { "todo-api-web" = "SERVICE_TOKEN", "ical-worker" = "TODO_API_TOKEN" } }
+    "webhook-signing-key" = { processes = ["notifier"], env = { "notifier" = "WEBHOOK_SIGNING_KEY" } }
   }
   # Per process: the environment variables filled from Secrets Manager.
   process_secrets = {

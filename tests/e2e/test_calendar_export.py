@@ -104,7 +104,7 @@ def test_a_webhook_arrives_once_with_a_valid_signature(system: System) -> None:
     assert len(hook.received) == 1
     [request] = hook.received
     assert verify(
-        system.webhook_secret, request.headers[SIGNATURE_HEADER], request.body, now=time.time()
+        system.webhook_secret(), request.headers[SIGNATURE_HEADER], request.body, now=time.time()
     )
     payload = json.loads(request.body)
     assert payload["job_id"] == job["task_id"]

@@ -69,3 +69,6 @@ def test_ical_worker_reads_every_version_and_emits_valid_routable_events(
         assert subscribers, f"{body['event_type']} reaches no queue"
     generated = by_type["CalendarGenerated"]["data"]
     assert generated["event_count"] == 1, "the sample todo has a deadline"
+    # What the request asked of the notifier travels on: its callback and which secrets sign.
+    asked = sample("CalendarRequested")["data"]
+    assert (generated["notify"], generated["signing"]) == (asked["notify"], asked["signing"])

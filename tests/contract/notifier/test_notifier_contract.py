@@ -57,7 +57,7 @@ def notifier(
                 database_url=postgres_database(),
                 aws=aws.settings,
                 consumer_wait_seconds=1,
-                webhook_secret="contract-secret",
+                webhook_signing_key="contract-signing-key-" + "k" * 32,
                 callback_allowed_networks=parse_networks("127.0.0.0/8"),
                 **settings,
             ),

@@ -83,7 +83,7 @@ def build_notifier(
             backoff_max_seconds=settings.webhook_backoff_max_seconds,
         ),
         reporter,
-        secret=settings.webhook_secret,
+        signing_key=settings.webhook_signing_key,
     )
     dispatcher = Dispatcher(
         engine,

@@ -1,8 +1,11 @@
 """Notifier settings, read from the environment once; defaults serve `make run`.
 
-WEBHOOK_SECRET has no default in the code: `make run` generates one per run, and a deployment
-injects its own (Secrets Manager on AWS). Without one, webhooks are not sent and CalendarReady
-says so; nothing is signed with a guessable key.
+WEBHOOK_SIGNING_KEY has no default in the code: `make run` generates one (kept in .data/), and a
+deployment injects its own (Secrets Manager on AWS). Each owner's webhooks are signed with that
+owner's own secret, derived from this key (ADR 11, taskoverflow_events.webhook_secrets); the key
+itself is never a webhook secret. Without it, webhooks are not sent and CalendarReady says so;
+nothing is signed with a guessable key. It replaces WEBHOOK_SECRET, the one secret every owner
+shared and so every receiver knew: that value must never become the key.
 
 Webhook delivery is bounded everywhere (DESIGN.md, "Many owners"): each attempt has a total
 wall-clock deadline, at most WEBHOOK_CONCURRENCY attempts run at once and at most
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 
 from taskoverflow_events.callback_urls import IpNetwork, parse_networks
 from taskoverflow_events.process import ProcessSettings, common_settings
+from taskoverflow_events.webhook_secrets import check_signing_key
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/notifier.db"
 MIN_RETENTION_DAYS = 15
@@ -30,7 +34,7 @@ class Settings(ProcessSettings):
     database_url: str = DEFAULT_DATABASE_URL
     queue: str = "notifier-calendar-events"
     calendar_topic: str = "calendar-events"
-    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_signing_key: str | None = field(default=None, repr=False)
     # One attempt's whole life: DNS, connect, TLS, sending, and the status line and headers.
     webhook_deadline_seconds: float = 10.0
     # Attempts per delivery, the first included; then it ends as failed.
@@ -55,12 +59,18 @@ class Settings(ProcessSettings):
         env = os.environ if environ is None else environ
         # WEBHOOK_TIMEOUT_SECONDS is the older name; it now bounds the whole attempt.
         deadline = env.get("WEBHOOK_DEADLINE_SECONDS") or env.get("WEBHOOK_TIMEOUT_SECONDS")
+        key = env.get("WEBHOOK_SIGNING_KEY") or None
+        if key is not None and key == env.get("WEBHOOK_SECRET"):
+            raise ValueError(
+                "WEBHOOK_SIGNING_KEY must be a fresh key, not the old WEBHOOK_SECRET: every"
+                " receiver knew that one, and with the key it could derive every owner's secret"
+            )
         return cls(
             **common_settings(env),
             database_url=env.get("NOTIFIER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             queue=env.get("NOTIFIER_QUEUE", "notifier-calendar-events"),
             calendar_topic=env.get("CALENDAR_EVENTS_TOPIC", "calendar-events"),
-            webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            webhook_signing_key=key,
             webhook_deadline_seconds=float(deadline or "10"),
             webhook_attempts=int(env.get("WEBHOOK_ATTEMPTS", "6")),
             webhook_backoff_seconds=float(env.get("WEBHOOK_BACKOFF_SECONDS", "1")),
@@ -74,6 +84,8 @@ class Settings(ProcessSettings):
         )
 
     def __post_init__(self) -> None:
+        if self.webhook_signing_key is not None:
+            check_signing_key(self.webhook_signing_key)
         if self.retention_days < MIN_RETENTION_DAYS:
             raise ValueError(
                 f"RETENTION_DAYS must be at least {MIN_RETENTION_DAYS}: SQS keeps a message up to"

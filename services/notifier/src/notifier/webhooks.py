@@ -1,8 +1,11 @@
 """How a webhook is signed, and how a receiver checks it.
 
-A receiver verifies `X-TaskOverflow-Signature: t=<unix seconds>,v1=<hex>` by computing
-HMAC-SHA256(secret, "<t>.<raw body>") and comparing in constant time, and refuses a `t` too far
-from its own clock (replays). Each attempt is signed afresh, so a retry is never refused as stale.
+`X-TaskOverflow-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>]` carries one v1 signature per
+secret that signs: the owner's current one and, for a grace period after a rotation, the one it
+replaced (as Stripe's webhooks do), so a receiver can switch secrets without missing a delivery.
+Each is HMAC-SHA256(secret, "<t>.<raw body>"). A receiver computes its own with the secret it
+holds, accepts if any v1 matches (in constant time), and refuses a `t` too far from its own clock
+(replays). Each attempt is signed afresh, so a retry is never refused as stale.
 `X-TaskOverflow-Delivery` is stable across retries and redeliveries (delivery is at least once),
 so a receiver drops a repeat by it.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 SIGNATURE_HEADER = "X-TaskOverflow-Signature"
 DELIVERY_HEADER = "X-TaskOverflow-Delivery"
@@ -18,30 +22,49 @@ EVENT_HEADER = "X-TaskOverflow-Event"
 USER_AGENT = "TaskOverflow-Notifier/2"
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
+def _mac(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def sign(secrets: str | Sequence[str], timestamp: int, body: bytes) -> str:
+    """The header value: the timestamp, then one v1 per secret, in the order given."""
+    chosen = [secrets] if isinstance(secrets, str) else list(secrets)
+    if not chosen:
+        raise ValueError("a webhook is signed with at least one secret")
+    return ",".join([f"t={timestamp}", *(f"v1={_mac(s, timestamp, body)}" for s in chosen)])
 
 
 def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: float = 300) -> bool:
-    """What a receiver does; shipped here so the tests and the README use the same code."""
+    """What a receiver does, with the one secret it holds; shipped here so the tests and the
+    docs use the same code. True if any v1 in the header is this secret's signature."""
     try:
-        fields = dict(part.split("=", 1) for part in header.split(","))
-        timestamp = int(fields["t"])
-    except (KeyError, ValueError):
+        pairs = [part.split("=", 1) for part in header.split(",")]
+        timestamps = [int(value) for name, value in pairs if name == "t"]
+        signatures = [value for name, value in pairs if name == "v1"]
+    except ValueError:
         return False
-    if abs(now - timestamp) > tolerance:
+    if len(timestamps) != 1 or not signatures:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), header)
+    if abs(now - timestamps[0]) > tolerance:
+        return False
+    expected = _mac(secret, timestamps[0], body)
+    # Every candidate is compared, so the time taken does not say which one matched.
+    matches = [hmac.compare_digest(expected, candidate) for candidate in signatures]
+    return any(matches)
 
 
 def signed_headers(
-    secret: str, body: bytes, *, delivery_id: str, event_type: str, now: float
+    secrets: str | Sequence[str],
+    body: bytes,
+    *,
+    delivery_id: str,
+    event_type: str,
+    now: float,
 ) -> dict[str, str]:
     """The headers of one attempt."""
     return {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(secret, int(now), body),
+        SIGNATURE_HEADER: sign(secrets, int(now), body),
         DELIVERY_HEADER: delivery_id,
         EVENT_HEADER: event_type,
         "User-Agent": USER_AGENT,

@@ -21,11 +21,12 @@ from sqlalchemy import Engine
 
 from taskoverflow_events.callback_urls import parse_networks
 from taskoverflow_events.persistence import make_engine
+from taskoverflow_events.webhook_secrets import owner_secret
 from taskoverflow_testing.contracts import publish_verbatim, sample
 from taskoverflow_testing.plugin import AwsWorld
 from taskoverflow_testing.queues import TopicTap
 
-SECRET = "notifier-test-secret"
+SIGNING_KEY = "notifier-test-signing-key-" + "0123456789abcdef" * 2
 LOOPBACK = parse_networks("127.0.0.0/8")
 
 
@@ -37,13 +38,27 @@ class Notifiers:
     database_url: str
     engine: Engine
     running: list[tuple[NotifierProcess, threading.Thread]] = field(default_factory=list)
-    secret: str = SECRET
+    signing_key: str = SIGNING_KEY
+
+    @property
+    def secret(self) -> str:
+        """The secret of the owner `outcome` uses by default, at version 1."""
+        return self.secret_of("default")
+
+    def secret_of(self, owner: str, version: int = 1) -> str:
+        return owner_secret(self.signing_key, owner, version)
 
     @staticmethod
-    def outcome(event_type: str, notify: str | None, owner: str = "default") -> dict[str, Any]:
-        """A CalendarGenerated or CalendarGenerationFailed envelope of a fresh job."""
+    def outcome(
+        event_type: str,
+        notify: str | None,
+        owner: str = "default",
+        signing: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A CalendarGenerated or CalendarGenerationFailed envelope of a fresh job; without
+        `signing` (which webhook secrets sign), it is signed with the owner's version 1."""
         job_id = str(uuid.uuid4())
-        body = sample(event_type, job_id=job_id, notify=notify)
+        body = sample(event_type, job_id=job_id, notify=notify, signing=signing)
         return body | {"owner": owner, "correlation_id": job_id}
 
     def settings(self, **overrides: Any) -> Settings:
@@ -51,7 +66,7 @@ class Notifiers:
             database_url=self.database_url,
             aws=self.aws.settings,
             consumer_wait_seconds=1,
-            webhook_secret=SECRET,
+            webhook_signing_key=SIGNING_KEY,
             webhook_deadline_seconds=2.0,
             webhook_attempts=3,
             webhook_backoff_seconds=0.05,

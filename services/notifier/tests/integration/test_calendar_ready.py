@@ -145,7 +145,7 @@ def test_without_a_secret_nothing_is_sent_and_ready_says_so(
 ) -> None:
     tap = notifiers.ready_tap()
     hook = receivers([204])
-    notifiers.start(webhook_secret=None)
+    notifiers.start(webhook_signing_key=None)
     job = notifiers.outcome("CalendarGenerated", hook.url)
     notifiers.publish(job)
     [ready] = bodies(tap.read(1, timeout=20))

@@ -199,7 +199,7 @@ def test_sigterm_stops_the_process_once_its_attempts_in_flight_have_ended(
     env = {
         **notifiers.aws.env(),
         "NOTIFIER_DATABASE_URL": notifiers.database_url,
-        "WEBHOOK_SECRET": notifiers.secret,
+        "WEBHOOK_SIGNING_KEY": notifiers.signing_key,
         "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "WEBHOOK_DEADLINE_SECONDS": "3",
         "CONSUMER_WAIT_SECONDS": "1",

@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from taskoverflow_events.persistence import make_engine
 
-HEAD = "0002"
+HEAD = "0003"
 
 # The delivery log exactly as the previous release declared it and created it (create_all).
 previous = MetaData()

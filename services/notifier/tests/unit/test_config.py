@@ -14,7 +14,7 @@ def test_the_defaults_bound_every_delivery() -> None:
     assert settings.webhook_per_owner == 2
     assert settings.webhook_lease_seconds == 60
     assert settings.retention_days == 30
-    assert settings.webhook_secret is None
+    assert settings.webhook_signing_key is None
     assert dict(settings.write_versions) == {}
 
 
@@ -58,8 +58,18 @@ def test_the_older_timeout_name_still_sets_the_deadline() -> None:
         {"WEBHOOK_DEADLINE_SECONDS": "0"},
         {"WEBHOOK_BACKOFF_MAX_SECONDS": "0.1"},
         {"WEBHOOK_DEADLINE_SECONDS": "58"},  # the default 60 s lease would not outlast it
+        {"WEBHOOK_SIGNING_KEY": "a-short-key"},
+        # The old shared secret: every receiver knew it, so it can never be the key.
+        {"WEBHOOK_SIGNING_KEY": "k" * 64, "WEBHOOK_SECRET": "k" * 64},
     ],
 )
 def test_settings_that_would_unbind_something_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="must"):
         Settings.from_env(env)
+
+
+def test_the_signing_key_comes_from_webhook_signing_key_and_is_never_shown() -> None:
+    key = "f" * 64
+    settings = Settings.from_env({"WEBHOOK_SIGNING_KEY": key, "WEBHOOK_SECRET": "old"})
+    assert settings.webhook_signing_key == key
+    assert key not in repr(settings)

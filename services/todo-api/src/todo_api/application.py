@@ -32,14 +32,32 @@ class TodoApplication:
         self.engine = engine
         self._clock = clock
 
+    @property
+    def clock(self) -> Clock:
+        """The application's time (naive UTC), which the web process's limits keep too."""
+        return self._clock
+
     # -- writes ----------------------------------------------------------------------------
 
-    def create(self, owner: str, command: CreateTodo, *, correlation_id: str | None = None) -> Todo:
+    def create(
+        self,
+        owner: str,
+        command: CreateTodo,
+        *,
+        correlation_id: str | None = None,
+        also: Callable[[Connection, Todo], None] | None = None,
+    ) -> Todo:
+        """`also` runs in the same transaction with the new todo (an idempotency answer, say),
+        so the two commit together or not at all."""
+
         def write() -> Todo:
             with self.engine.begin() as conn:
                 new_id = read_model.allocate_id(conn)
                 changes = decide(command, None, now=self._clock(), new_id=new_id)
-                return self._record(conn, owner, None, changes, correlation_id)  # type: ignore[return-value]
+                todo: Todo = self._record(conn, owner, None, changes, correlation_id)  # type: ignore[assignment]
+                if also is not None:
+                    also(conn, todo)
+                return todo
 
         return _retrying(write)
 

@@ -48,7 +48,15 @@ def build_consumer(settings: Settings) -> QueueConsumer:
         Periodic(
             "job-deadlines", min(30.0, deadline / 4), lambda: fail_overdue_jobs(engine, deadline)
         ),
-        Periodic("retention", 3600.0, lambda: purge_bookkeeping(engine, settings.retention_days)),
+        Periodic(
+            "retention",
+            3600.0,
+            lambda: purge_bookkeeping(
+                engine,
+                settings.retention_days,
+                idempotency_hours=settings.idempotency_retention_hours,
+            ),
+        ),
     ]
     for task in tasks:
         task.start()

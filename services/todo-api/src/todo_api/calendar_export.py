@@ -2,20 +2,27 @@
 
 Requesting appends CalendarRequested to the owner's stream and records the job in one
 transaction, so the worker's calendar includes every change the owner made before asking
-(`as_of` is the sequence just before the request's own) and nothing after it.
+(`as_of` is the sequence just before the request's own) and nothing after it. A request with a
+callback also carries which of the owner's webhook secrets sign it (versions, never a secret;
+ADR 11), read in the same transaction, so a rotation applies from the next request on.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import Connection, Engine
 
 from taskoverflow_events.persistence import claim_event
-from taskoverflow_events.schemas.calendar_requested import CalendarOptionsV1, CalendarRequestedV1
+from taskoverflow_events.schemas.calendar_requested import (
+    CalendarOptionsV1,
+    CalendarRequestedV1,
+    WebhookSigningV1,
+)
 from todo_api.application import Clock, utc_now
-from todo_api.store import event_store, jobs
+from todo_api.store import event_store, jobs, webhook_secrets
 from todo_api.store.tables import handled_events
 
 
@@ -24,10 +31,28 @@ class JobNotFound(LookupError):
         super().__init__(f"calendar job {job_id} not found")
 
 
+class TooManyOpenJobs(Exception):
+    """The owner has as many unfinished jobs as it may (OPEN_JOBS_PER_OWNER): 429."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(
+            f"{cap} calendar jobs of yours are still PENDING or STARTED, as many as may be open"
+            " at once; ask again when one has finished"
+        )
+
+
+class AlsoInTransaction(Protocol):
+    """Run in the request's transaction with the new job's id (an idempotency answer, say)."""
+
+    def __call__(self, conn: Connection, job_id: str, /) -> None: ...
+
+
 class CalendarExport:
-    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now, *, max_open_jobs: int = 0) -> None:
+        """`max_open_jobs`: how many unfinished jobs one owner may have; 0 for no cap."""
         self.engine = engine
         self._clock = clock
+        self._max_open_jobs = max_open_jobs
 
     def request(
         self,
@@ -35,8 +60,13 @@ class CalendarExport:
         *,
         include_completed: bool = True,
         callback_url: str | None = None,
+        also: AlsoInTransaction | None = None,
     ) -> str:
+        """Appending takes the owner's stream row first, so an owner's requests queue there and
+        each counts the open jobs the ones before it committed: the cap holds under concurrency,
+        across processes. Raises TooManyOpenJobs, with nothing written, past the cap."""
         job_id = uuid.uuid4()
+        signing: WebhookSigningV1 | None = None
 
         def payload(sequence: int) -> CalendarRequestedV1:
             return CalendarRequestedV1(
@@ -44,10 +74,15 @@ class CalendarExport:
                 as_of=sequence - 1,
                 options=CalendarOptionsV1(include_completed=include_completed),
                 notify=callback_url,
+                signing=signing,
             )
 
         with self.engine.begin() as conn:
+            if callback_url is not None:
+                signing = webhook_secrets.signing(conn, owner)
             envelope = event_store.append_one(conn, owner, payload, correlation_id=str(job_id))
+            if self._max_open_jobs and jobs.open_count(conn, owner) >= self._max_open_jobs:
+                raise TooManyOpenJobs(self._max_open_jobs)
             jobs.create(
                 conn,
                 job_id=job_id,
@@ -57,6 +92,8 @@ class CalendarExport:
                 callback_url=callback_url,
                 now=self._clock(),
             )
+            if also is not None:
+                also(conn, str(job_id))
         return str(job_id)
 
     def job(self, owner: str, job_id: str) -> jobs.CalendarJob:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from taskoverflow_events.callback_urls import IpNetwork, parse_networks
 from taskoverflow_events.metrics import DEFAULT_NAMESPACE
 from taskoverflow_events.process import ProcessSettings, common_settings
+from taskoverflow_events.webhook_secrets import check_signing_key
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/todo-api.db"
 AUTH_MODES = ("none", "token")
@@ -31,6 +32,11 @@ class Settings(ProcessSettings):
     auth_mode: str = "none"
     # What other services (the ical-worker) present to read any owner's event feed.
     service_token: str | None = field(default=None, repr=False)
+    # Owners' webhook secrets are derived from this (ADR 11). Only the owners CLI needs it, to
+    # show an owner its secret; the web, relay and consumer processes are not given it.
+    webhook_signing_key: str | None = field(default=None, repr=False)
+    # After a rotation the previous webhook secret signs too, this long (Stripe's default: 24 h).
+    webhook_secret_grace_seconds: float = 86400.0
     callback_allowed_networks: tuple[IpNetwork, ...] = ()
     port: int = 6400
     relay_batch_size: int = 100
@@ -49,6 +55,13 @@ class Settings(ProcessSettings):
     # Bookkeeping (handled event ids, finished jobs) is kept this many days; above SQS's 14-day
     # maximum retention, so a redelivered message is still recognised.
     retention_days: int = 30
+    # Per owner, across every web process (docs/operating/limits.md); 0 turns a limit off.
+    # Each allows a minute's worth at once, then refills evenly over the minute.
+    rate_limit_writes_per_minute: int = 1200
+    rate_limit_calendars_per_minute: int = 120
+    open_jobs_per_owner: int = 100
+    # How long an Idempotency-Key's answer is kept and replayed (Stripe keeps 24 hours).
+    idempotency_retention_hours: int = 24
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +76,8 @@ class Settings(ProcessSettings):
             default_owner=env.get("DEFAULT_OWNER", "default"),
             auth_mode=env.get("AUTH_MODE", "none"),
             service_token=env.get("SERVICE_TOKEN") or None,
+            webhook_signing_key=env.get("WEBHOOK_SIGNING_KEY") or None,
+            webhook_secret_grace_seconds=float(env.get("WEBHOOK_SECRET_GRACE_SECONDS", "86400")),
             callback_allowed_networks=parse_networks(env.get("CALLBACK_ALLOWED_NETWORKS")),
             port=int(env.get("PORT", "6400")),
             relay_batch_size=int(env.get("RELAY_BATCH_SIZE", "100")),
@@ -76,6 +91,10 @@ class Settings(ProcessSettings):
             long_poll_max_per_owner=int(env.get("LONG_POLL_MAX_PER_OWNER", "2")),
             job_deadline_seconds=float(env.get("JOB_DEADLINE_SECONDS", "600")),
             retention_days=int(env.get("RETENTION_DAYS", "30")),
+            rate_limit_writes_per_minute=int(env.get("RATE_LIMIT_WRITES_PER_MINUTE", "1200")),
+            rate_limit_calendars_per_minute=int(env.get("RATE_LIMIT_CALENDARS_PER_MINUTE", "120")),
+            open_jobs_per_owner=int(env.get("OPEN_JOBS_PER_OWNER", "100")),
+            idempotency_retention_hours=int(env.get("IDEMPOTENCY_RETENTION_HOURS", "24")),
         )
 
     def __post_init__(self) -> None:
@@ -84,6 +103,20 @@ class Settings(ProcessSettings):
                 f"RETENTION_DAYS must be at least {MIN_RETENTION_DAYS}: SQS keeps a message up to"
                 " 14 days, and its id must still be known when it comes back"
             )
+        if self.webhook_signing_key is not None:
+            check_signing_key(self.webhook_signing_key)
+        if self.webhook_secret_grace_seconds < 0:
+            raise ValueError("WEBHOOK_SECRET_GRACE_SECONDS must not be negative")
+        limits = {
+            "RATE_LIMIT_WRITES_PER_MINUTE": self.rate_limit_writes_per_minute,
+            "RATE_LIMIT_CALENDARS_PER_MINUTE": self.rate_limit_calendars_per_minute,
+            "OPEN_JOBS_PER_OWNER": self.open_jobs_per_owner,
+        }
+        for name, value in limits.items():
+            if value < 0:
+                raise ValueError(f"{name} must be 0 (no limit) or more, not {value}")
+        if self.idempotency_retention_hours < 1:
+            raise ValueError("IDEMPOTENCY_RETENTION_HOURS must be at least 1")
         if self.auth_mode not in AUTH_MODES:
             raise ValueError(
                 f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {self.auth_mode!r}"

@@ -1,4 +1,6 @@
+import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pytest
@@ -9,6 +11,7 @@ from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_testing.plugin import AwsEndpoint, AwsWorld, aws_settings_for
 from taskoverflow_testing.queues import TopicTap
+from todo_api.admin import owners as owners_admin
 from todo_api.api import create_app
 from todo_api.application import TodoApplication
 from todo_api.config import Settings
@@ -79,3 +82,42 @@ def make_relay() -> RelayFactory:
         return Relay(engine, Publisher(sns, aws.topic_arn(TODO_TOPIC)), **options)
 
     return make
+
+
+# The owners CLI's key in these tests; each owner's webhook secret derives from it (ADR 11).
+SIGNING_KEY = "todo-api-test-signing-key-" + "5" * 40
+
+
+@dataclass
+class OwnersCli:
+    """`todo-api-owners --json …` as an operator runs it, in this process, on the test database."""
+
+    capsys: pytest.CaptureFixture[str]
+    signing_key: str = SIGNING_KEY
+
+    def run(self, *args: str) -> dict[str, Any]:
+        """The command's JSON answer; it must succeed."""
+        code = owners_admin.main(["--json", *args])
+        out, err = self.capsys.readouterr()
+        assert code == 0, err
+        answer: dict[str, Any] = json.loads(out)
+        return answer
+
+    def refused(self, *args: str) -> str:
+        """Why the command was refused (exit code 2, nothing on stdout)."""
+        code = owners_admin.main(["--json", *args])
+        out, err = self.capsys.readouterr()
+        assert (code, out) == (2, ""), out
+        return err
+
+
+@pytest.fixture
+def owners_cli(
+    pg_url: str,
+    pg_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> OwnersCli:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("WEBHOOK_SIGNING_KEY", SIGNING_KEY)
+    return OwnersCli(capsys)

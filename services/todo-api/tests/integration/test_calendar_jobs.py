@@ -68,6 +68,8 @@ def test_a_request_is_one_calendar_requested_event_as_of_the_sequence_before_it(
         "as_of": 2,
         "options": {"include_completed": False},
         "notify": "https://hooks.example.com/x",
+        # Which of the owner's webhook secrets sign: AUTH_MODE=none's owner is at version 1.
+        "signing": {"secret_version": 1, "previous_valid_until": None},
     }
 
 

@@ -33,6 +33,7 @@ from taskoverflow_events import DecodedEvent, Envelope, new_envelope
 from taskoverflow_events.calendar_keys import job_key
 from taskoverflow_events.persistence import dialect_insert
 from taskoverflow_events.schemas.calendar_generated import CalendarGeneratedV1
+from taskoverflow_events.schemas.calendar_generation_failed import CalendarGenerationFailedV1
 from taskoverflow_events.schemas.calendar_requested import CalendarRequestedV1
 
 PRODUCER = "ical-worker"
@@ -131,7 +132,7 @@ class Renderer:
             .values(
                 job_id=str(generated.job_id),
                 owner=owner,
-                **generated.model_dump(exclude={"job_id"}),
+                **generated.model_dump(exclude={"job_id", "signing"}),
                 rendered_at=datetime.now(UTC).replace(tzinfo=None),
             )
             .on_conflict_do_nothing(index_elements=["job_id"])  # type: ignore[attr-defined]
@@ -162,7 +163,10 @@ class Renderer:
 
 
 def envelope(cause: DecodedEvent, payload: BaseModel) -> Envelope:
-    """An event about a job, with an id derived from the job: republishing it is harmless."""
+    """An event about a job, with an id derived from the job: republishing it is harmless.
+    An outcome carries forward what its request asked of the notifier (carried_forward)."""
+    if isinstance(payload, CalendarGeneratedV1 | CalendarGenerationFailedV1):
+        payload = carried_forward(cause, payload)
     job_id = getattr(payload, "job_id")  # noqa: B009 - every calendar event has one
     event_type = type(payload).__name__.removesuffix("V1")
     return new_envelope(
@@ -173,6 +177,19 @@ def envelope(cause: DecodedEvent, payload: BaseModel) -> Envelope:
         causation_id=cause.envelope.event_id,
         event_id=uuid.uuid5(job_id, event_type),
     )
+
+
+def carried_forward(
+    cause: DecodedEvent, outcome: CalendarGeneratedV1 | CalendarGenerationFailedV1
+) -> CalendarGeneratedV1 | CalendarGenerationFailedV1:
+    """The outcome with its request's `notify` and `signing` (which of the owner's webhook
+    secrets sign, ADR 11). Taken from the request in hand, not from the job's record, so an
+    outcome republished for a redelivered request carries them too; the record keeps neither
+    the signing nor needs a schema change for it."""
+    request = cause.payload
+    if not isinstance(request, CalendarRequestedV1):
+        return outcome
+    return outcome.model_copy(update={"notify": request.notify, "signing": request.signing})
 
 
 class _Counter:

@@ -1,9 +1,15 @@
-"""One claimed attempt, start to end: sign, send (within the deadline), judge, settle, report."""
+"""One claimed attempt, start to end: sign, send (within the deadline), judge, settle, report.
+
+Each attempt is signed with the secrets of the delivery's owner that sign at that moment, derived
+from the service's signing key (ADR 11): the owner's current version, and the one before while a
+rotation's grace lasts. The key is never itself a signature's secret.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Engine
@@ -14,10 +20,11 @@ from notifier.delivery.schedule import AttemptResult, RetryPolicy, describe
 from notifier.store import claims
 from notifier.store.tables import DELIVERED, PENDING, now_utc
 from notifier.webhooks import signed_headers
+from taskoverflow_events.webhook_secrets import signing_secrets
 
 log = structlog.get_logger("notifier.webhooks")
 
-UNSIGNED = "WEBHOOK_SECRET is not set; webhooks are not sent"
+UNSIGNED = "WEBHOOK_SIGNING_KEY is not set; webhooks are not sent"
 
 
 class Deliverer:
@@ -28,14 +35,14 @@ class Deliverer:
         policy: RetryPolicy,
         reporter: Reporter,
         *,
-        secret: str | None,
+        signing_key: str | None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._engine = engine
         self._client = client
         self._policy = policy
         self._reporter = reporter
-        self._secret = secret
+        self._signing_key = signing_key
         self._clock = clock
 
     def attempt(self, claim: claims.Claim) -> None:
@@ -77,14 +84,22 @@ class Deliverer:
                 self._reporter.report(claim.delivery_id)
 
     def _send(self, claim: claims.Claim) -> AttemptResult:
-        if not self._secret:
+        if not self._signing_key:
             return AttemptResult(error=UNSIGNED, sent=False, final=True)
         body = claim.body.encode()
+        now = self._clock()
+        secrets = signing_secrets(
+            self._signing_key,
+            claim.owner,
+            claim.secret_version or 1,
+            claim.previous_secret_valid_until,
+            now=datetime.fromtimestamp(now, UTC),
+        )
         headers = signed_headers(
-            self._secret,
+            secrets,
             body,
             delivery_id=claim.delivery_id,
             event_type=claim.event_type,
-            now=self._clock(),
+            now=now,
         )
         return self._client.post(claim.url, body, headers)

@@ -39,9 +39,22 @@ class Claim:
     body: str
     attempts: int  # this one included
     until: datetime
+    # Which of the owner's webhook secrets sign (ADR 11); NULL from the release before: 1.
+    secret_version: int | None = None
+    previous_secret_valid_until: datetime | None = None
 
 
-CLAIMED_COLUMNS = ("delivery_id", "owner", "job_id", "url", "event_type", "body", "attempts")
+CLAIMED_COLUMNS = (
+    "delivery_id",
+    "owner",
+    "job_id",
+    "url",
+    "event_type",
+    "body",
+    "attempts",
+    "secret_version",
+    "previous_secret_valid_until",
+)
 
 
 def claim_due(

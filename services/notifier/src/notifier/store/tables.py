@@ -7,6 +7,9 @@ deletes its old rows.
 
 `webhook_deliveries` is the durable webhook queue: one row per outcome that asked for a webhook,
 keyed by that outcome's event_id, which is also the delivery id a receiver sees on every attempt.
+`secret_version` and `previous_secret_valid_until` say which of the owner's secrets sign it (the
+outcome's `signing`; no secret is stored): read at each attempt, so a rotation's grace that ends
+between two attempts ends for the second. NULL (a row of the release before) means version 1.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ webhook_deliveries = Table(
     Column("bucket", Text, nullable=True),
     Column("key", Text, nullable=True),
     Column("calendar_error", Text, nullable=True),  # ErrorV1 as JSON
+    Column("secret_version", Integer, nullable=True),
+    Column("previous_secret_valid_until", DateTime, nullable=True),
     Column("state", String(10), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime, nullable=False),

@@ -30,6 +30,8 @@ class NewDelivery:
     bucket: str | None = None
     key: str | None = None
     calendar_error: str | None = None
+    secret_version: int = 1
+    previous_secret_valid_until: datetime | None = None  # naive UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,8 @@ class Delivery:
     bucket: str | None
     key: str | None
     calendar_error: str | None
+    secret_version: int | None
+    previous_secret_valid_until: datetime | None
     state: str
     attempts: int
     next_attempt_at: datetime
@@ -76,6 +80,8 @@ def record(conn: Connection, new: list[NewDelivery], *, now: datetime) -> list[s
                 bucket=d.bucket,
                 key=d.key,
                 calendar_error=d.calendar_error,
+                secret_version=d.secret_version,
+                previous_secret_valid_until=d.previous_secret_valid_until,
                 state=PENDING,
                 attempts=0,
                 next_attempt_at=now,

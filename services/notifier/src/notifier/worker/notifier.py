@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -21,6 +22,7 @@ from notifier.store.tables import now_utc
 from taskoverflow_events import DecodedEvent
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.schemas.calendar_generated import CalendarGeneratedV1
+from taskoverflow_events.schemas.calendar_requested import WebhookSigningV1
 
 log = structlog.get_logger("notifier")
 
@@ -71,6 +73,7 @@ class Notifier:
         outcome = _outcome(event)
         assert outcome.notify
         generated = isinstance(outcome, CalendarGeneratedV1)
+        signing = outcome.signing or WebhookSigningV1()  # absent: version 1, as before
         return store.NewDelivery(
             delivery_id=event.envelope.event_id,
             job_id=outcome.job_id,
@@ -82,6 +85,8 @@ class Notifier:
             bucket=outcome.bucket if generated else None,
             key=outcome.key if generated else None,
             calendar_error=None if generated else outcome.error.model_dump_json(),
+            secret_version=signing.secret_version,
+            previous_secret_valid_until=_naive_utc(signing.previous_valid_until),
         )
 
     def _body(self, event: DecodedEvent, outcome: Outcome) -> dict[str, Any]:
@@ -107,6 +112,13 @@ class Notifier:
         else:
             body |= {"outcome": "failure", "error": outcome.error.model_dump()}
         return body
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    """As this database stores every time: naive UTC."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _outcome(event: DecodedEvent) -> Outcome:

@@ -12,8 +12,10 @@ from swagger_ui import api_doc
 
 from taskoverflow_events.persistence import make_engine
 from todo_api.api import calendar_feed, calendar_jobs, errors, events_feed, openapi, todos
-from todo_api.api.auth import authenticate
+from todo_api.api.auth import OWNER, authenticate
+from todo_api.api.idempotency import IdempotencyKeys
 from todo_api.api.long_polls import LongPollSlots
+from todo_api.api.rate_limits import CALENDARS, WRITES, OwnerRateLimits
 from todo_api.api.requests import parse_query
 from todo_api.application import TodoApplication
 from todo_api.calendar_export import CalendarExport
@@ -31,6 +33,8 @@ MAX_BODY_BYTES = 64 * 1024
 def create_app(
     settings: Settings | None = None, *, application: TodoApplication | None = None
 ) -> Flask:
+    """Rate limits and idempotency keys keep the application's clock, so a test that gives the
+    application a clock it moves by hand moves them too."""
     settings = settings or Settings.from_env()
     application = application or TodoApplication(
         make_engine(settings.database_url, password=settings.database_password)
@@ -41,7 +45,20 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
     app.extensions["todo_application"] = application
-    app.extensions["calendar_export"] = CalendarExport(application.engine)
+    app.extensions["calendar_export"] = CalendarExport(
+        application.engine, max_open_jobs=settings.open_jobs_per_owner
+    )
+    rate_limits = OwnerRateLimits(
+        application.engine,
+        {
+            WRITES: settings.rate_limit_writes_per_minute,
+            CALENDARS: settings.rate_limit_calendars_per_minute,
+        },
+        application.clock,
+    )
+    app.extensions["idempotency_keys"] = IdempotencyKeys(
+        application.engine, application.clock, settings.idempotency_retention_hours
+    )
     app.extensions["job_watch"] = JobWatch(application.engine)
     app.extensions["long_polls"] = LongPollSlots(
         total=settings.long_poll_max, per_owner=settings.long_poll_max_per_owner
@@ -55,6 +72,8 @@ def create_app(
         structlog.contextvars.bind_contextvars(correlation_id=g.correlation_id, path=request.path)
         authenticate(settings, application.engine)
         structlog.contextvars.bind_contextvars(owner=g.owner)
+        if g.principal == OWNER:
+            rate_limits.check(g.owner, request.endpoint or "")
         # API operations refuse query parameters they do not list; pages and assets ignore them.
         query_model = openapi.QUERIES.get(request.endpoint or "")
         g.query = parse_query(query_model, request.args) if query_model else None

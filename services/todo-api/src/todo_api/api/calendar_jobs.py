@@ -20,6 +20,7 @@ from flask import (
 )
 
 from taskoverflow_events.callback_urls import CallbackRefused, check_callback_url
+from todo_api.api.idempotency import idempotent, keep
 from todo_api.api.long_polls import LongPollSlots
 from todo_api.api.requests import CalendarRequestBody, JobStatusQuery, RequestInvalid
 from todo_api.api.serialization import stamp
@@ -37,7 +38,8 @@ def export() -> CalendarExport:
 
 
 @bp.post("/todos/ical")
-def request_calendar() -> tuple[Response, int]:
+@idempotent
+def request_calendar() -> Response:
     body: dict[str, Any] = {}
     if request.get_data(cache=True).strip():
         parsed = request.get_json(force=True, silent=True)
@@ -52,11 +54,20 @@ def request_calendar() -> tuple[Response, int]:
         except CallbackRefused as exc:
             raise RequestInvalid(f"callback_url: {exc}") from None
     job_id = export().request(
-        g.owner, include_completed=options.include_completed, callback_url=options.callback_url
+        g.owner,
+        include_completed=options.include_completed,
+        callback_url=options.callback_url,
+        also=keep(_accepted),
     )
-    return jsonify(
+    return _accepted(job_id)
+
+
+def _accepted(job_id: str) -> Response:
+    response = jsonify(
         {"task_id": job_id, "task_url": _external("calendar_jobs.job_status", job_id)}
-    ), 202
+    )
+    response.status_code = 202
+    return response
 
 
 @bp.get("/todos/ical/<task_id>/status")

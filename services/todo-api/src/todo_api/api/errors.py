@@ -13,14 +13,25 @@ from werkzeug.exceptions import HTTPException
 from todo_api.api.auth import Forbidden, Unauthorized
 from todo_api.api.calendar_jobs import JobNotReady
 from todo_api.api.long_polls import TooManyLongPolls
+from todo_api.api.rate_limits import RateLimited
 from todo_api.api.requests import RequestInvalid, describe
+from todo_api.calendar_export import TooManyOpenJobs
 from todo_api.domain.errors import TodoNotFound, VersionMismatch
+from todo_api.store.idempotency import KeyInFlight, KeyReused
+
+# Unfinished jobs usually finish within seconds; a client told to wait this long finds room.
+OPEN_JOBS_RETRY_AFTER = 5
 
 log = structlog.get_logger("todo_api.api")
 
 
 def error(status: int, message: str) -> tuple[Response, int]:
     return jsonify({"error": message}), status
+
+
+def _retry_after(answer: tuple[Response, int], seconds: int) -> tuple[Response, int]:
+    answer[0].headers["Retry-After"] = str(seconds)
+    return answer
 
 
 def register(app: Flask) -> None:
@@ -52,9 +63,23 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(TooManyLongPolls)
     def _too_many(exc: TooManyLongPolls) -> tuple[Response, int]:
-        response, status = error(429, str(exc))
-        response.headers["Retry-After"] = "1"
-        return response, status
+        return _retry_after(error(429, str(exc)), 1)
+
+    @app.errorhandler(RateLimited)
+    def _rate_limited(exc: RateLimited) -> tuple[Response, int]:
+        return _retry_after(error(429, str(exc)), exc.retry_after)
+
+    @app.errorhandler(TooManyOpenJobs)
+    def _too_many_jobs(exc: TooManyOpenJobs) -> tuple[Response, int]:
+        return _retry_after(error(429, str(exc)), OPEN_JOBS_RETRY_AFTER)
+
+    @app.errorhandler(KeyInFlight)
+    def _key_in_flight(exc: KeyInFlight) -> tuple[Response, int]:
+        return _retry_after(error(409, str(exc)), 1)
+
+    @app.errorhandler(KeyReused)
+    def _key_reused(exc: KeyReused) -> tuple[Response, int]:
+        return error(422, str(exc))
 
     @app.errorhandler(JobNotReady)
     def _job_not_ready(exc: JobNotReady) -> tuple[Response, int]:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.routing import IntegerConverter
 
+from todo_api.api.idempotency import idempotent, keep
 from todo_api.api.requests import RequestInvalid, TodoCreate, TodoListQuery, TodoUpdate
 from todo_api.api.serialization import etag_for, todo_json
 from todo_api.application import TodoApplication
@@ -41,15 +42,19 @@ def list_todos() -> Response:
 
 
 @bp.post("/todos")
-def create_todo() -> tuple[Response, int]:
+@idempotent
+def create_todo() -> Response:
     body = _json_object()
     if "id" in body:
         raise RequestInvalid("id: is assigned by the server and may not be sent")
     fields = TodoCreate.model_validate(body)
     todo = app_service().create(
-        g.owner, CreateTodo(**fields.model_dump()), correlation_id=g.correlation_id
+        g.owner,
+        CreateTodo(**fields.model_dump()),
+        correlation_id=g.correlation_id,
+        also=keep(_created),
     )
-    return _with_etag(todo), 201
+    return _created(todo)
 
 
 @bp.get("/todos/<todo_id:todo_id>")
@@ -77,7 +82,8 @@ def delete_todo(todo_id: int) -> Response:
 @bp.get("/todos/<todo_id:todo_id>/events")
 def todo_history(todo_id: int) -> Response:
     bodies = app_service().history(g.owner, todo_id)
-    return Response('{"events":[' + ",".join(bodies) + "]}", mimetype="application/json")
+    # Ends in a newline, as jsonify's answers do (a terminal shows the next prompt on its line).
+    return Response('{"events":[' + ",".join(bodies) + "]}\n", mimetype="application/json")
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -86,6 +92,12 @@ def todo_history(todo_id: int) -> Response:
 def _with_etag(todo: Todo) -> Response:
     response = jsonify(todo_json(todo))
     response.set_etag(etag_for(todo))
+    return response
+
+
+def _created(todo: Todo) -> Response:
+    response = _with_etag(todo)
+    response.status_code = 201
     return response
 
 

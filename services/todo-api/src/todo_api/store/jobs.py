@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, insert, select, update
+from sqlalchemy import Connection, case, delete, func, insert, select, update
 
 from todo_api.store.tables import calendar_jobs
 
@@ -76,6 +76,17 @@ def get(conn: Connection, owner: str, job_id: str) -> CalendarJob | None:
         )
     ).first()
     return CalendarJob(**row._mapping) if row else None
+
+
+def open_count(conn: Connection, owner: str) -> int:
+    """The owner's unfinished (PENDING or STARTED) jobs, by the partial index on them."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(calendar_jobs)
+            .where(calendar_jobs.c.owner == owner, calendar_jobs.c.finished_at.is_(None))
+        ).scalar_one()
+    )
 
 
 def mark_started(conn: Connection, job_id: str, at: datetime) -> None:

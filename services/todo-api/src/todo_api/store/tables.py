@@ -124,6 +124,13 @@ calendar_jobs = Table(
         postgresql_where=Column("finished_at").is_(None),
         sqlite_where=Column("finished_at").is_(None),
     ),
+    # The open-jobs cap counts an owner's unfinished jobs without reading its finished ones.
+    Index(
+        "ix_calendar_jobs_owner_open",
+        "owner",
+        postgresql_where=Column("finished_at").is_(None),
+        sqlite_where=Column("finished_at").is_(None),
+    ),
 )
 
 # Who may use the API when AUTH_MODE=token. Only SHA-256 digests of the tokens are kept: the tokens
@@ -135,6 +142,22 @@ owners = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("feed_token_sha256", String(64), nullable=True, unique=True),
     Column("created_at", DateTime, nullable=False),
+    # Which webhook secret signs the owner's webhooks: a number, not a secret (the secret is
+    # derived from it and WEBHOOK_SIGNING_KEY, ADR 11); after a rotation the version before it
+    # also signs until webhook_previous_valid_until (naive UTC).
+    Column("webhook_secret_version", Integer, nullable=False, server_default="1"),
+    Column("webhook_previous_valid_until", DateTime, nullable=True),
+)
+
+# Tombstones: names of removed owners. Every row of every service is keyed by the owner's name,
+# so a name stays reserved once used, or a new owner of it would inherit the old one's todos,
+# history, jobs, results and feed (ADR 12). The last secret version is kept with it.
+removed_owners = Table(
+    "removed_owners",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("removed_at", DateTime, nullable=False),
+    Column("webhook_secret_version", Integer, nullable=False),
 )
 
 # Who leads the relays: a lease that its holder renews and anyone may take once it has expired.
@@ -151,3 +174,31 @@ relay_leases = Table(
 
 # Events the consumer process has applied, claimed in the same transaction as the job update.
 handled_events = handled_events_table(metadata)
+
+# Per-owner rate limits, one row per owner and kind of request (writes, calendars), kept here so
+# every web process of every task counts against the same limit. `tat` is the bucket's
+# "theoretical arrival time" (GCRA; seconds since the epoch): see store/rate_limits.py.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("tat", Float, nullable=False),
+    Index("ix_rate_buckets_tat", "tat"),  # for sweeping idle buckets
+)
+
+# Idempotency-Key answers, per owner: claimed (status NULL) before the work, answered in the
+# work's own transaction, forgotten after IDEMPOTENCY_RETENTION_HOURS (store/idempotency.py).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("claim", String(36), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("headers", Text, nullable=True),
+    Column("body", Text, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_idempotency_keys_created", "created_at"),
+)

@@ -4,6 +4,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taskoverflow_events.schemas.calendar_requested import WebhookSigningV1
+
 EVENT_TYPE = "CalendarGenerated"
 
 
@@ -18,3 +20,6 @@ class CalendarGeneratedV1(BaseModel):
     event_count: int = Field(ge=0)
     render_ms: float = Field(ge=0)
     notify: str | None = None
+    signing: WebhookSigningV1 | None = Field(
+        default=None, description="Carried forward from CalendarRequested, as notify is."
+    )

@@ -2,7 +2,9 @@
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from taskoverflow_events.schemas.calendar_requested import WebhookSigningV1
 
 EVENT_TYPE = "CalendarGenerationFailed"
 
@@ -20,3 +22,6 @@ class CalendarGenerationFailedV1(BaseModel):
     job_id: uuid.UUID
     error: ErrorV1
     notify: str | None = None
+    signing: WebhookSigningV1 | None = Field(
+        default=None, description="Carried forward from CalendarRequested, as notify is."
+    )
