@@ -1,6 +1,7 @@
 # PostgreSQL for all three services, one database each (todo_api here; ical_worker and notifier
-# are created by the one-shot `taskoverflow-create-databases` task, see README). The master
-# password lives in Secrets Manager, managed by RDS, and reaches the tasks as a secret.
+# are created by the one-shot setup task, ecs.tf). Each service logs in as its own role, which
+# alone may connect to its database, with an IAM token (ADR 13). The master password lives in
+# Secrets Manager, managed by RDS, and reaches the setup task only.
 resource "aws_db_subnet_group" "this" {
   name       = "${var.name_prefix}taskoverflow"
   subnet_ids = var.private_subnet_ids

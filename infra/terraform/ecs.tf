@@ -2,16 +2,25 @@
 locals {
   ecr = { for name, repo in aws_ecr_repository.service : name => "${repo.repository_url}:${var.image_tag}" }
   database_host = aws_db_instance.this.address
+  # Each service logs in as its own role, which alone may connect to its database and logs in
+  # with an IAM token (ADR 13): the setup task makes the roles, and each task role may
+  # rds-db:connect as its service's role only (iam.tf). The master user is the setup task's.
+  database_role = {
+    "todo-api"    = "todo_api"
+    "ical-worker" = "ical_worker"
+    "notifier"    = "notifier"
+  }
   database_url = {
-    "todo-api"    = "postgresql+psycopg2://taskoverflow@${local.database_host}:5432/todo_api?sslmode=require"
-    "ical-worker" = "postgresql+psycopg2://taskoverflow@${local.database_host}:5432/ical_worker?sslmode=require"
-    "notifier"    = "postgresql+psycopg2://taskoverflow@${local.database_host}:5432/notifier?sslmode=require"
+    "todo-api"    = "postgresql+psycopg2://${local.database_role["todo-api"]}@${local.database_host}:5432/todo_api?sslmode=require"
+    "ical-worker" = "postgresql+psycopg2://${local.database_role["ical-worker"]}@${local.database_host}:5432/ical_worker?sslmode=require"
+    "notifier"    = "postgresql+psycopg2://${local.database_role["notifier"]}@${local.database_host}:5432/notifier?sslmode=require"
   }
   common_env = {
-    AWS_REGION      = var.region
-    TOPOLOGY_PREFIX = var.name_prefix
-    LOG_JSON        = "true"
-    LIVENESS_FILE   = "/tmp/alive"
+    AWS_REGION        = var.region
+    TOPOLOGY_PREFIX   = var.name_prefix
+    LOG_JSON          = "true"
+    LIVENESS_FILE     = "/tmp/alive"
+    DATABASE_IAM_AUTH = "true"
   }
   public_url = "https://${aws_lb.web.dns_name}"
   # Where the processes' embedded-metric-format log lines become metrics (taskoverflow_events
@@ -101,10 +110,7 @@ resource "aws_ecs_task_definition" "process" {
         readonlyRootFilesystem = true
         stopTimeout            = each.value.stop_timeout
         environment            = [for k, v in merge(local.common_env, each.value.env) : { name = k, value = v }]
-        secrets = concat([{
-          name      = "DATABASE_PASSWORD"
-          valueFrom = "${aws_db_instance.this.master_user_secret[0].secret_arn}:password::"
-        }], local.process_secrets[each.key])
+        secrets                = local.process_secrets[each.key]
         mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
         healthCheck = {
           command     = ["CMD", "python", "-m", "taskoverflow_events.healthcheck"]
@@ -140,7 +146,7 @@ resource "aws_ecs_service" "process" {
   enable_execute_command = false
   network_configuration {
     subnets          = var.private_subnet_ids
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [local.security_group_of[each.value.image]]
     assign_public_ip = false
   }
   deployment_circuit_breaker {
@@ -174,8 +180,11 @@ resource "aws_ecs_service" "process" {
   }
 }
 
-# One-shot tasks (run with `aws ecs run-task`, see README): migrate todo-api's database and create
-# the other services' databases. They reuse the web task's image and roles.
+# The one-shot setup task (run with `aws ecs run-task` in todo-api's security group, see
+# docs/operating/deploy.md): as the master user, create the other services' databases and
+# confine each database to its service's role; then, as todo-api's role, migrate todo-api's
+# database. It reuses the todo-api image and the relay's task role (which may connect as
+# todo-api's role); only this task is given the master password.
 resource "aws_ecs_task_definition" "setup" {
   family                   = "${var.name_prefix}taskoverflow-setup"
   requires_compatibilities = ["FARGATE"]
@@ -193,7 +202,7 @@ resource "aws_ecs_task_definition" "setup" {
     essential              = true
     readonlyRootFilesystem = true
     command = ["sh", "-c", join(" && ", [
-      "taskoverflow-create-databases ${local.database_url["ical-worker"]} ${local.database_url["notifier"]}",
+      "taskoverflow-create-databases --admin-user ${aws_db_instance.this.username} ${local.database_url["todo-api"]} ${local.database_url["ical-worker"]} ${local.database_url["notifier"]}",
       "todo-api-migrate",
     ])]
     environment = [for k, v in merge(local.common_env, local.todo_api_env) : { name = k, value = v }]

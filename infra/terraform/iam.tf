@@ -1,5 +1,6 @@
 # One task role per process, each allowed only what that process does: publish to its topic,
-# consume its own queue (and dead-letter poison into its DLQ), touch only its S3 prefix.
+# consume its own queue (and dead-letter poison into its DLQ), touch only its S3 prefix, log in
+# to the database as its service's role.
 locals {
   consume = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
   queue_of = {
@@ -74,10 +75,19 @@ resource "aws_iam_role" "task" {
 data "aws_iam_policy_document" "task" {
   for_each = local.processes
 
+  # The data key encrypts the topics, queues and calendar objects: publishers and the worker
+  # writing calendars generate data keys with it, consumers and the web reading calendars decrypt.
   statement {
     sid       = "UseTheDataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+  }
+
+  # Log in to the database as the service's own role, with an IAM token, and as no other role.
+  statement {
+    sid       = "ConnectAsOwnDatabaseRole"
+    actions   = ["rds-db:connect"]
+    resources = ["arn:aws:rds-db:${var.region}:${data.aws_caller_identity.current.account_id}:dbuser:${aws_db_instance.this.resource_id}/${local.database_role[each.value.image]}"]
   }
 
   dynamic "statement" {

@@ -29,7 +29,7 @@ output "ecr_repositories" {
 }
 
 output "database_endpoint" {
-  description = "The PostgreSQL endpoint (password in Secrets Manager, managed by RDS)."
+  description = "The PostgreSQL endpoint (the master password in Secrets Manager, managed by RDS; the services log in with IAM tokens)."
   value       = aws_db_instance.this.address
 }
 
@@ -38,7 +38,22 @@ output "setup_task_definition" {
   value       = aws_ecs_task_definition.setup.arn
 }
 
+output "setup_security_group" {
+  description = "The security group to run the setup task in: todo-api's, which reaches the database and AWS's APIs."
+  value       = aws_security_group.todo_api.id
+}
+
 output "cluster_name" {
   description = "The ECS cluster."
   value       = aws_ecs_cluster.this.name
+}
+
+output "github_deploy_role_arn" {
+  description = "The role the deploy workflow's images job assumes: the repository variable AWS_DEPLOY_ROLE_ARN (null while github_repository is empty)."
+  value       = one(aws_iam_role.github_deploy[*].arn)
+}
+
+output "github_plan_role_arn" {
+  description = "The read-only role the deploy workflow's plan job assumes: the repository variable AWS_PLAN_ROLE_ARN (null while github_repository is empty)."
+  value       = one(aws_iam_role.github_plan[*].arn)
 }

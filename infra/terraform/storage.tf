@@ -40,6 +40,73 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "calendars" {
   }
 }
 
+# Every object is encrypted with the data key by the bucket's default above: the worker sends no
+# encryption header of its own (ADR 13). This policy refuses any write that asks for another
+# algorithm or another key (as the worker's AES256 header once overrode the default), and any
+# request without TLS.
+resource "aws_s3_bucket_policy" "calendars" {
+  bucket = aws_s3_bucket.calendars.id
+  policy = data.aws_iam_policy_document.calendars_bucket.json
+}
+
+data "aws_iam_policy_document" "calendars_bucket" {
+  statement {
+    sid       = "NoOtherEncryption"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.calendars.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["false"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["aws:kms"]
+    }
+  }
+  statement {
+    sid       = "NoOtherKey"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.calendars.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = ["false"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = [aws_kms_key.data.arn]
+    }
+  }
+  statement {
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.calendars.arn, "${aws_s3_bucket.calendars.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
 # Only the job calendars' prefix expires (the topology file's, which its loader holds to
 # calendar_keys.JOB_PREFIX); every object, feeds included, sheds replaced versions and unfinished
 # uploads after a day. The bootstrap's lifecycle_rules make the same two, less the versions (only

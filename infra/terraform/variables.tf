@@ -94,3 +94,25 @@ variable "message_max_bytes" {
   type        = number
   default     = 262144
 }
+
+variable "github_repository" {
+  description = "The GitHub repository whose deploy workflow may assume the deploy and plan roles, as its OIDC token's sub claim spells it: \"OWNER/NAME\", or \"OWNER@ORG_ID/NAME@REPO_ID\" where the repository emits immutable subject claims. Empty: no OIDC provider and no roles for GitHub Actions."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.github_repository == "" || can(regex("^[^/:*]+/[^/:*]+$", var.github_repository))
+    error_message = "github_repository is OWNER/NAME (no wildcards), or empty."
+  }
+}
+
+variable "github_deploy_branch" {
+  description = "The only branch whose workflow runs may assume the GitHub Actions roles."
+  type        = string
+  default     = "main"
+}
+
+variable "github_oidc_provider_arn" {
+  description = "ARN of the account's existing IAM OIDC provider for token.actions.githubusercontent.com (an account has at most one). Empty: Terraform creates it."
+  type        = string
+  default     = ""
+}

@@ -3,6 +3,7 @@ file, the Dockerfiles and the Terraform are parsed and checked against the code 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,22 @@ def plain(value: Any) -> Any:
     return value
 
 
+@functools.cache
 def load_terraform() -> dict[str, dict[str, Any]]:
+    """Parsed once per session (python-hcl2 is slow); callers only read it."""
     parsed = {}
     for path in sorted(TERRAFORM.glob("*.tf")):
         with path.open() as handle:
             parsed[path.name] = plain(hcl2.load(handle))
     return parsed
+
+
+WORKFLOW = REPO / ".github" / "workflows" / "deploy.yml"
+
+
+def load_workflow() -> dict[str, Any]:
+    """The deploy workflow. YAML 1.1 reads the key `on` as True; it is put back under "on"."""
+    workflow: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text())
+    if True in workflow:
+        workflow["on"] = workflow.pop(True)
+    return workflow

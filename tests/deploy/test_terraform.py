@@ -240,3 +240,26 @@ def test_only_job_calendars_expire_under_the_prefix_the_worker_writes_them_to() 
     assert prefix, "an empty prefix is the whole bucket"
     assert job_key("alice", uuid.uuid4()).startswith(prefix)
     assert not feed_key("alice").startswith(prefix), "a live feed must never expire"
+
+
+# What EC2 accepts in a security group's or rule's description (its API reference); anything else
+# fails at apply time only, which a plan does not show.
+SECURITY_GROUP_TEXT = re.compile(r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}")
+
+
+def test_security_group_descriptions_use_only_what_ec2_accepts() -> None:
+    kinds = (
+        "aws_security_group",
+        "aws_security_group_rule",
+        "aws_vpc_security_group_ingress_rule",
+        "aws_vpc_security_group_egress_rule",
+    )
+    described = {
+        f"{kind}.{name}": str(body["description"])
+        for kind in kinds
+        for name, body in resources(kind).items()
+        if "description" in body
+    }
+    assert len(described) >= 4, "the groups and rules describe themselves"
+    refused = {k: v for k, v in described.items() if not SECURITY_GROUP_TEXT.fullmatch(v)}
+    assert refused == {}, f"EC2 refuses these descriptions: {refused}"

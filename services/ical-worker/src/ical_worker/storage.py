@@ -2,6 +2,11 @@
 
 Up to one part (8 MiB) it is a single PutObject; past that, a multipart upload of 8 MiB parts.
 The size and SHA-256 are computed on the way through, for CalendarGenerated.
+
+No request names an encryption: the bucket's default encrypts every object with the
+deployment's KMS key (infra/terraform/storage.tf), which a header here would override, as an
+AES256 one once did. The key is then named in one place, and the same requests suit moto,
+LocalStack and any local bucket, which have no such key (ADR 13).
 """
 
 from __future__ import annotations
@@ -45,7 +50,6 @@ class CalendarStore:
                             Bucket=self.bucket,
                             Key=key,
                             ContentType=CONTENT_TYPE,
-                            ServerSideEncryption="AES256",
                         )["UploadId"]
                     parts.append(self._upload_part(key, upload_id, len(parts) + 1, bytes(buffer)))
                     buffer.clear()
@@ -55,7 +59,6 @@ class CalendarStore:
                     Key=key,
                     Body=bytes(buffer),
                     ContentType=CONTENT_TYPE,
-                    ServerSideEncryption="AES256",
                 )
             else:
                 if buffer:

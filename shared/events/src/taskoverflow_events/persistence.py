@@ -32,6 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from taskoverflow_events.db_auth import DatabasePassword, PasswordSource
+
 # A connection attempt gives up after 5 s, and TCP keepalives run on both ends of every
 # PostgreSQL connection. The client side (libpq) notices a database that vanished without
 # closing the connection; the server side (the `options`) drops a client that did, and with it
@@ -54,18 +56,20 @@ SERVER_KEEPALIVES = (
 def make_engine(
     database_url: str,
     *,
-    password: str | None = None,
+    password: DatabasePassword | None = None,
     statement_timeout_ms: int | None = None,
     lock_timeout_ms: int | None = None,
     idle_in_transaction_timeout_ms: int | None = None,
     **kwargs: Any,
 ) -> Engine:
     """`password`, when given, fills in the URL's: deployments inject it from a secret store
-    (DATABASE_PASSWORD) so that the URL itself holds none. The timeouts (PostgreSQL only) bound
+    (DATABASE_PASSWORD) so that the URL itself holds none. A callable is asked again for every
+    connection the pool opens, because what it gives (an RDS IAM token) expires after 15
+    minutes while the pool outlives it (db_auth.py). The timeouts (PostgreSQL only) bound
     how long one statement may run or wait for a lock, and how long the server keeps a session
     that went quiet inside a transaction (with its locks) before ending it."""
     url = make_url(database_url)
-    if password and not url.password:
+    if isinstance(password, str) and password and not url.password:
         url = url.set(password=password)
     if url.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
@@ -81,7 +85,10 @@ def make_engine(
         given = dict(kwargs.get("connect_args", {}))
         options = f"{options} {given.pop('options', '')}".strip()
         kwargs["connect_args"] = {**KEEPALIVES, **given, "options": options}
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        if callable(password):
+            _password_per_connection(engine, password)
+        return engine
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
@@ -100,6 +107,17 @@ def make_engine(
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _password_per_connection(engine: Engine, source: PasswordSource) -> None:
+    """Every new DBAPI connection (and only a new one: the pool's reused ones are already in)
+    gets a password from `source` just before it connects."""
+    url = engine.url
+    host, port, user = str(url.host), url.port or 5432, str(url.username)
+
+    @event.listens_for(engine, "do_connect")
+    def _fresh_password(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        cparams["password"] = source(host, port, user)
 
 
 def is_transient_database_error(exc: BaseException) -> bool:

@@ -12,6 +12,7 @@ from taskoverflow_events import logs
 from taskoverflow_events.aws import AwsSettings, find_queue_url, find_topic_arn
 from taskoverflow_events.codec import DecodedEvent
 from taskoverflow_events.consumer import BatchHandler, Handler, QueueConsumer
+from taskoverflow_events.db_auth import DatabasePassword, database_password_from_env
 from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import Publisher
 from taskoverflow_events.startup import retry_until
@@ -28,7 +29,8 @@ class ProcessSettings:
     consumer_wait_seconds: int = 10
     # Receive loops per consumer process: one owner's long batch never holds up another's.
     consumer_concurrency: int = 4
-    database_password: str | None = field(default=None, repr=False)
+    # A password, or where each new connection gets one: an RDS IAM token (db_auth.py).
+    database_password: DatabasePassword | None = field(default=None, repr=False)
     # Event versions to write ahead of this release's defaults (versions.py, ADR 7).
     write_versions: Mapping[str, int] = field(default_factory=dict)
 
@@ -36,13 +38,14 @@ class ProcessSettings:
 def common_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """The Settings fields every service shares, from the same environment variables."""
     json_logs = env.get("LOG_JSON")
+    aws = AwsSettings.from_env(env)
     return {
-        "aws": AwsSettings.from_env(env),
+        "aws": aws,
         "log_json": None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
         "log_level": env.get("LOG_LEVEL", "INFO"),
         "consumer_wait_seconds": int(env.get("CONSUMER_WAIT_SECONDS", "10")),
         "consumer_concurrency": int(env.get("CONSUMER_CONCURRENCY", "4")),
-        "database_password": env.get("DATABASE_PASSWORD") or None,
+        "database_password": database_password_from_env(env, aws),
         "write_versions": parse_write_versions(env.get("EVENT_WRITE_VERSIONS")),
     }
 
