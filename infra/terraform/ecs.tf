@@ -82,9 +82,18 @@ resource "aws_service_discovery_http_namespace" "this" {
   name = "${var.name_prefix}taskoverflow"
 }
 
+# The log groups' names depend on no resource, so the key's policy may name them (kms.tf):
+# local.processes could not be named there, since it reads the topics the key encrypts.
+locals {
+  log_group_name = {
+    for process in ["todo-api-web", "todo-api-relay", "todo-api-consumer", "ical-worker", "notifier"] :
+    process => "/taskoverflow/${var.name_prefix}${process}"
+  }
+}
+
 resource "aws_cloudwatch_log_group" "process" {
   for_each          = local.processes
-  name              = "/taskoverflow/${var.name_prefix}${each.key}"
+  name              = local.log_group_name[each.key]
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.data.arn
 }

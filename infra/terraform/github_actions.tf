@@ -91,7 +91,7 @@ resource "aws_iam_role" "github_plan" {
 resource "aws_iam_role_policy_attachment" "github_plan" {
   count      = local.github_actions
   role       = aws_iam_role.github_plan[0].name
-  policy_arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess"
 }
 
 # ReadOnlyAccess also reads data (S3 objects, queue messages) that a plan never needs: the

@@ -23,7 +23,7 @@ data "aws_iam_policy_document" "kms" {
     resources = ["*"]
     principals {
       type        = "AWS"
-      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
     }
   }
   statement {
@@ -32,7 +32,27 @@ data "aws_iam_policy_document" "kms" {
     resources = ["*"]
     principals {
       type        = "Service"
-      identifiers = ["sns.amazonaws.com", "sqs.amazonaws.com", "logs.${var.region}.amazonaws.com", "cloudwatch.amazonaws.com"]
+      identifiers = ["sns.amazonaws.com", "sqs.amazonaws.com", "cloudwatch.amazonaws.com"]
+    }
+  }
+  # CloudWatch Logs may use the key for this deployment's log groups only: it names the log
+  # group in each request's encryption context. Without the condition, any log group in the
+  # region, of any account, that named this key could have used it.
+  statement {
+    sid       = "LogsUseTheKeyForOurLogGroups"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt", "kms:ReEncrypt*", "kms:DescribeKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${var.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values = [
+        for name in values(local.log_group_name) :
+        "arn:${data.aws_partition.current.partition}:logs:${var.region}:${data.aws_caller_identity.current.account_id}:log-group:${name}"
+      ]
     }
   }
 }

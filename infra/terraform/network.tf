@@ -6,6 +6,7 @@
 #                It calls URLs its owners give it, so nothing of ours in the VPC lets it in:
 #                the database admits it to PostgreSQL only, and todo-api not at all.
 #   database     in: PostgreSQL from those three groups only
+# and, for one release, the group every task shared before (network_legacy.tf).
 # Security groups never filter the VPC's DNS resolver or the instance and task metadata
 # endpoints (169.254.169.254, 169.254.170.2): keeping webhooks off those is the notifier's own
 # address check (taskoverflow_events/callback_urls.py).
@@ -29,11 +30,23 @@ resource "aws_security_group" "alb" {
     cidr_blocks = ["0.0.0.0/0"]
   }
   egress {
-    description     = "To the web tasks only"
+    description     = "To the todo-api web tasks only"
     from_port       = 6400
     to_port         = 6400
     protocol        = "tcp"
     security_groups = [aws_security_group.todo_api.id]
+  }
+  # The web tasks of the release before, until the move is done (network_legacy.tf): the block
+  # as it was, so that it is kept as it is.
+  dynamic "egress" {
+    for_each = local.legacy_tasks_group
+    content {
+      description     = "To the web tasks only"
+      from_port       = 6400
+      to_port         = 6400
+      protocol        = "tcp"
+      security_groups = [egress.value]
+    }
   }
 }
 
@@ -129,14 +142,27 @@ resource "aws_security_group_rule" "notifier_http_out" {
 }
 
 resource "aws_security_group" "database" {
+  # The description the group was made with: a new one would replace the group the database is in.
   name        = "${var.name_prefix}taskoverflow-database"
-  description = "PostgreSQL from the three services only"
+  description = "PostgreSQL from the tasks"
   vpc_id      = var.vpc_id
   ingress {
-    description     = "PostgreSQL"
+    description     = "PostgreSQL from the three services"
     from_port       = 5432
     to_port         = 5432
     protocol        = "tcp"
     security_groups = [aws_security_group.todo_api.id, aws_security_group.ical_worker.id, aws_security_group.notifier.id]
+  }
+  # The tasks of the release before, until the move is done (network_legacy.tf): the block as
+  # it was, so that it is kept as it is and their connections are never refused.
+  dynamic "ingress" {
+    for_each = local.legacy_tasks_group
+    content {
+      description     = "PostgreSQL"
+      from_port       = 5432
+      to_port         = 5432
+      protocol        = "tcp"
+      security_groups = [ingress.value]
+    }
   }
 }

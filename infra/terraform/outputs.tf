@@ -43,6 +43,11 @@ output "setup_security_group" {
   value       = aws_security_group.todo_api.id
 }
 
+output "legacy_tasks_security_group" {
+  description = "The group every task shared before ADR 13, kept while keep_legacy_tasks_security_group is true (null after): no network interface may be left in it before it is removed."
+  value       = one(aws_security_group.tasks[*].id)
+}
+
 output "cluster_name" {
   description = "The ECS cluster."
   value       = aws_ecs_cluster.this.name

@@ -116,3 +116,9 @@ variable "github_oidc_provider_arn" {
   type        = string
   default     = ""
 }
+
+variable "keep_legacy_tasks_security_group" {
+  description = "Keep the security group every task shared before ADR 13 (taskoverflow-tasks), with the database's and the load balancer's rules for it, so that the tasks of the release before keep the database and the load balancer while ECS replaces them. true for the apply that moves the services to a group each; false once no network interface is left in it (docs/operating/deploy.md, Upgrading). A deployment that never had the group may set false from the start."
+  type        = bool
+  default     = true
+}

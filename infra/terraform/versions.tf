@@ -20,3 +20,6 @@ provider "aws" {
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
+
+# The partition (aws, aws-cn, aws-us-gov) every ARN built here starts with.
+data "aws_partition" "current" {}

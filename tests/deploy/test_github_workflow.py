@@ -221,7 +221,9 @@ def test_the_deploy_role_may_push_only_to_the_service_repositories() -> None:
 def test_the_plan_role_reads_but_not_the_owners_data() -> None:
     attachments = resources("aws_iam_role_policy_attachment").values()
     attached = [a for a in attachments if "github_plan" in a["role"]]
-    assert [a["policy_arn"] for a in attached] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    assert [a["policy_arn"] for a in attached] == [
+        "arn:${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess"
+    ]
     (deny,) = policy_document("github_plan_no_data")["statement"]
     assert deny["effect"] == "Deny"
     assert {"s3:GetObject", "sqs:ReceiveMessage", "secretsmanager:GetSecretValue"} <= set(

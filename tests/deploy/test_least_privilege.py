@@ -16,26 +16,56 @@ ANYWHERE = "0.0.0.0/0"
 SERVICES = ("todo-api", "ical-worker", "notifier")
 
 
+# The count of everything kept for one release while the services move off the group they
+# shared (network_legacy.tf), and the dynamic blocks naming that group.
+LEGACY = "${var.keep_legacy_tasks_security_group ? 1 : 0}"
+LEGACY_GROUP = "${aws_security_group.tasks[0].id}"
+
+
 def group_name(reference: str) -> str:
-    """`${aws_security_group.notifier.id}` -> `sg:notifier`."""
-    found = re.fullmatch(r"\$\{aws_security_group\.(\w+)\.id\}", reference)
+    """`${aws_security_group.notifier.id}` -> `sg:notifier` (and `tasks[0]` -> `sg:tasks`)."""
+    found = re.fullmatch(r"\$\{aws_security_group\.(\w+)(?:\[0\])?\.id\}", reference)
     assert found, reference
     return f"sg:{found.group(1)}"
 
 
-def network() -> dict[str, set[tuple[str, int, int, str]]]:
+def kept(resource: dict[str, Any], legacy: bool) -> bool:
+    """Whether a resource exists with the legacy flag so; only that flag may count one."""
+    if "count" not in resource:
+        return True
+    assert resource["count"] == LEGACY, resource
+    return legacy
+
+
+def inline_rules(group: dict[str, Any], legacy: bool) -> list[tuple[str, dict[str, Any]]]:
+    """A group's inline blocks, with its dynamic blocks for the legacy group unrolled."""
+    blocks = [(d, rule) for d in ("ingress", "egress") for rule in group.get(d, [])]
+    for dynamic in group.get("dynamic", []):
+        for direction, body in dynamic.items():
+            assert body["for_each"] == "${local.legacy_tasks_group}", body
+            for rule in body["content"] if legacy else []:
+                assert rule["security_groups"] == [f"${{{direction}.value}}"], rule
+                blocks.append((direction, {**rule, "security_groups": [LEGACY_GROUP]}))
+    return blocks
+
+
+def network(legacy: bool = False) -> dict[str, set[tuple[str, int, int, str]]]:
     """Every rule of every security group, inline or not, with for_each over the services'
-    groups unrolled: group -> {(direction, from port, to port, peer group or CIDR)}."""
+    groups unrolled: group -> {(direction, from port, to port, peer group or CIDR)}, with the
+    legacy group and its rules (var.keep_legacy_tasks_security_group) or without."""
     rules: dict[str, set[tuple[str, int, int, str]]] = {}
     for name, group in resources("aws_security_group").items():
+        if not kept(group, legacy):
+            continue
         rules[f"sg:{name}"] = set()
-        for direction in ("ingress", "egress"):
-            for rule in group.get(direction, []):
-                peers = [group_name(g) for g in rule.get("security_groups", [])]
-                for peer in [*peers, *rule.get("cidr_blocks", [])]:
-                    rules[f"sg:{name}"].add((direction, rule["from_port"], rule["to_port"], peer))
+        for direction, rule in inline_rules(group, legacy):
+            peers = [group_name(g) for g in rule.get("security_groups", [])]
+            for peer in [*peers, *rule.get("cidr_blocks", [])]:
+                rules[f"sg:{name}"].add((direction, rule["from_port"], rule["to_port"], peer))
     of_service = local("security_group_of")
     for name, rule in resources("aws_security_group_rule").items():
+        if not kept(rule, legacy):
+            continue
         if "for_each" in rule:
             assert rule["for_each"] == "${local.security_group_of}", name
             assert rule["security_group_id"] == "${each.value}", name
@@ -56,7 +86,10 @@ def test_each_service_has_a_security_group_of_its_own() -> None:
     of_service = local("security_group_of")
     assert set(of_service) == set(SERVICES)
     assert len(set(of_service.values())) == len(SERVICES)
-    assert "tasks" not in resources("aws_security_group"), "no group shared by every task"
+    # The group every task shared exists only while the services move off it.
+    shared = {name for name, group in resources("aws_security_group").items() if "count" in group}
+    assert shared == {"tasks"}
+    assert resources("aws_security_group")["tasks"]["count"] == LEGACY
     images = {process["image"] for process in local("processes").values()}
     assert images == set(SERVICES)
     service = resources("aws_ecs_service")["process"]
@@ -64,47 +97,52 @@ def test_each_service_has_a_security_group_of_its_own() -> None:
     assert configuration["security_groups"] == ["${local.security_group_of[each.value.image]}"]
 
 
+# What each service reaches, once the services have moved off the group they shared.
+SERVICE_NETWORK = {
+    "sg:alb": {
+        ("ingress", 443, 443, ANYWHERE),
+        ("ingress", 80, 80, ANYWHERE),
+        ("egress", 6400, 6400, "sg:todo_api"),
+    },
+    # The web process: from the load balancer, and the ical-worker reading the event feed.
+    "sg:todo_api": {
+        ("ingress", 6400, 6400, "sg:alb"),
+        ("ingress", 6400, 6400, "sg:ical_worker"),
+        ("egress", 5432, 5432, "sg:database"),
+        ("egress", 443, 443, ANYWHERE),
+    },
+    "sg:ical_worker": {
+        ("egress", 6400, 6400, "sg:todo_api"),
+        ("egress", 5432, 5432, "sg:database"),
+        ("egress", 443, 443, ANYWHERE),
+    },
+    # Webhook receivers anywhere, the database, and no way in.
+    "sg:notifier": {
+        ("egress", 5432, 5432, "sg:database"),
+        ("egress", 443, 443, ANYWHERE),
+        ("egress", 80, 80, ANYWHERE),
+    },
+    "sg:database": {
+        ("ingress", 5432, 5432, "sg:todo_api"),
+        ("ingress", 5432, 5432, "sg:ical_worker"),
+        ("ingress", 5432, 5432, "sg:notifier"),
+    },
+}
+
+
 def test_the_network_allows_exactly_what_each_service_uses() -> None:
-    assert network() == {
-        "sg:alb": {
-            ("ingress", 443, 443, ANYWHERE),
-            ("ingress", 80, 80, ANYWHERE),
-            ("egress", 6400, 6400, "sg:todo_api"),
-        },
-        # The web process: from the load balancer, and the ical-worker reading the event feed.
-        "sg:todo_api": {
-            ("ingress", 6400, 6400, "sg:alb"),
-            ("ingress", 6400, 6400, "sg:ical_worker"),
-            ("egress", 5432, 5432, "sg:database"),
-            ("egress", 443, 443, ANYWHERE),
-        },
-        "sg:ical_worker": {
-            ("egress", 6400, 6400, "sg:todo_api"),
-            ("egress", 5432, 5432, "sg:database"),
-            ("egress", 443, 443, ANYWHERE),
-        },
-        # Webhook receivers anywhere, the database, and no way in.
-        "sg:notifier": {
-            ("egress", 5432, 5432, "sg:database"),
-            ("egress", 443, 443, ANYWHERE),
-            ("egress", 80, 80, ANYWHERE),
-        },
-        "sg:database": {
-            ("ingress", 5432, 5432, "sg:todo_api"),
-            ("ingress", 5432, 5432, "sg:ical_worker"),
-            ("ingress", 5432, 5432, "sg:notifier"),
-        },
-    }
+    assert network(legacy=False) == SERVICE_NETWORK
 
 
 def test_nothing_in_the_vpc_admits_the_notifier_but_the_database() -> None:
-    admitting = {
-        (group, port)
-        for group, rules in network().items()
-        for direction, port, _, peer in rules
-        if direction == "ingress" and peer in ("sg:notifier", ANYWHERE)
-    }
-    assert admitting == {("sg:database", 5432), ("sg:alb", 443), ("sg:alb", 80)}
+    for legacy in (False, True):
+        admitting = {
+            (group, port)
+            for group, rules in network(legacy).items()
+            for direction, port, _, peer in rules
+            if direction == "ingress" and peer in ("sg:notifier", ANYWHERE)
+        }
+        assert admitting == {("sg:database", 5432), ("sg:alb", 443), ("sg:alb", 80)}, legacy
 
 
 def service_url_user(service: str) -> str:
@@ -138,7 +176,7 @@ def test_each_service_logs_in_as_its_own_database_role_with_an_iam_token() -> No
     connect = task_statements()["ConnectAsOwnDatabaseRole"]
     assert connect["actions"] == ["rds-db:connect"]
     (resource,) = connect["resources"]
-    assert resource.startswith("arn:aws:rds-db:${var.region}:")
+    assert resource.startswith("arn:${data.aws_partition.current.partition}:rds-db:${var.region}:")
     assert resource.endswith(
         ":dbuser:${aws_db_instance.this.resource_id}/${local.database_role[each.value.image]}"
     )

@@ -12,21 +12,20 @@ from notifier.store.migrate import upgrade as upgrade_notifier
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from taskoverflow_events.create_databases import main, set_up
+from taskoverflow_events.create_databases import main
 from taskoverflow_events.persistence import make_engine
 from tests.security.conftest import SERVICES, SUPERUSER, Instance, superuser
+from tests.security.conftest import run_setup as setup_as_master
 from todo_api.store.migrate import upgrade as upgrade_todo_api
 
 
 def run_setup(instance: Instance) -> None:
-    """What the setup task runs, with this test's stand-in for rds_iam."""
-    for service in SERVICES:
-        set_up(
-            instance.urls[service],
-            admin_user=instance.master,
-            password=None,
-            iam_role=instance.iam_role,
-        )
+    """What the setup task runs, with this test's stand-in for rds_iam. PostgreSQL 16 makes the
+    master user a member of each role it creates, so there the setup refuses to grant that role
+    (test_the_master_keeps_its_password.py), and these tests confine the databases as on a
+    server without rds_iam."""
+    absent = f"{instance.iam_role}_absent"
+    setup_as_master(instance, absent if instance.creator_is_member else instance.iam_role)
 
 
 def each_service_migrates_as_its_role(instance: Instance) -> None:
@@ -142,32 +141,6 @@ def test_what_the_master_user_migrated_before_becomes_the_service_roles(
         conn.execute(text("DELETE FROM owners WHERE false"))
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0
     engine.dispose()
-
-
-@pytest.mark.integration
-def test_roles_get_the_iam_role_and_the_master_user_never_inherits_it(
-    instance: Instance,
-) -> None:
-    run_setup(instance)
-    run_setup(instance)  # the setup task runs at every release: again changes nothing
-    admin = superuser()
-    with admin.connect() as conn:
-
-        def inherits(member: str, role: str) -> bool:
-            return bool(
-                conn.execute(
-                    text("SELECT pg_has_role(:member, :role, 'USAGE')"),
-                    {"member": member, "role": role},
-                ).scalar_one()
-            )
-
-        for service in SERVICES:
-            assert inherits(instance.role(service), instance.iam_role), service
-            # On RDS a member of a role granted rds_iam logs in with IAM only: the master
-            # user keeps its password because it never becomes one.
-            assert not inherits(instance.master, instance.role(service)), service
-        assert not inherits(instance.master, instance.iam_role)
-    admin.dispose()
 
 
 @pytest.mark.integration

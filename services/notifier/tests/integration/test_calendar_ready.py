@@ -136,7 +136,7 @@ def test_a_callback_to_an_internal_address_is_refused_at_delivery(
     }
     ended = notifiers.delivery(job["event_id"])
     assert ended.state == "failed"
-    assert ended.last_error.startswith("refused: the callback host resolves to 127.0.0.1")
+    assert ended.last_error.startswith("refused: 127.0.0.1 is an internal address")
     assert hook.seen == []
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine
@@ -22,6 +23,7 @@ from taskoverflow_events.schemas.calendar_requested import (
     WebhookSigningV1,
 )
 from todo_api.application import Clock, utc_now
+from todo_api.config import DEFAULT_NOTIFICATION_DEADLINE_SECONDS
 from todo_api.store import event_store, jobs, webhook_secrets
 from todo_api.store.tables import handled_events
 
@@ -32,12 +34,13 @@ class JobNotFound(LookupError):
 
 
 class TooManyOpenJobs(Exception):
-    """The owner has as many unfinished jobs as it may (OPEN_JOBS_PER_OWNER): 429."""
+    """The owner has as many open jobs as it may (OPEN_JOBS_PER_OWNER): 429."""
 
     def __init__(self, cap: int) -> None:
         super().__init__(
-            f"{cap} calendar jobs of yours are still PENDING or STARTED, as many as may be open"
-            " at once; ask again when one has finished"
+            f"{cap} calendar jobs of yours are still PENDING or STARTED, or finished with their"
+            " webhook not yet delivered or given up on, as many as may be open at once; ask"
+            " again when one has finished"
         )
 
 
@@ -48,11 +51,21 @@ class AlsoInTransaction(Protocol):
 
 
 class CalendarExport:
-    def __init__(self, engine: Engine, clock: Clock = utc_now, *, max_open_jobs: int = 0) -> None:
-        """`max_open_jobs`: how many unfinished jobs one owner may have; 0 for no cap."""
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock = utc_now,
+        *,
+        max_open_jobs: int = 0,
+        notification_deadline_seconds: float = DEFAULT_NOTIFICATION_DEADLINE_SECONDS,
+    ) -> None:
+        """`max_open_jobs`: how many open jobs one owner may have (unfinished, or waiting for
+        their webhook's fate); 0 for no cap. A job whose webhook's fate is still unknown this
+        long after it was requested stops counting (its report was lost, say)."""
         self.engine = engine
         self._clock = clock
         self._max_open_jobs = max_open_jobs
+        self._notification_deadline = timedelta(seconds=notification_deadline_seconds)
 
     def request(
         self,
@@ -81,7 +94,8 @@ class CalendarExport:
             if callback_url is not None:
                 signing = webhook_secrets.signing(conn, owner)
             envelope = event_store.append_one(conn, owner, payload, correlation_id=str(job_id))
-            if self._max_open_jobs and jobs.open_count(conn, owner) >= self._max_open_jobs:
+            now = self._clock()
+            if self._max_open_jobs and self._open_jobs(conn, owner, now) >= self._max_open_jobs:
                 raise TooManyOpenJobs(self._max_open_jobs)
             jobs.create(
                 conn,
@@ -90,11 +104,14 @@ class CalendarExport:
                 as_of=(envelope.sequence or 1) - 1,
                 include_completed=include_completed,
                 callback_url=callback_url,
-                now=self._clock(),
+                now=now,
             )
             if also is not None:
                 also(conn, str(job_id))
         return str(job_id)
+
+    def _open_jobs(self, conn: Connection, owner: str, now: datetime) -> int:
+        return jobs.open_count(conn, owner, notifying_since=now - self._notification_deadline)
 
     def job(self, owner: str, job_id: str) -> jobs.CalendarJob:
         with self.engine.connect() as conn:

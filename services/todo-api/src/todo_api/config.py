@@ -18,6 +18,15 @@ from taskoverflow_events.webhook_secrets import check_signing_key
 DEFAULT_DATABASE_URL = "sqlite:///.data/todo-api.db"
 AUTH_MODES = ("none", "token")
 MIN_RETENTION_DAYS = 15
+# An Idempotency-Key claim still unanswered after this long is presumed dead and may be taken
+# over (api/idempotency.py). A request runs a few statements, so each statement of the web
+# process, and each of its lock waits, is held to at most half of it.
+IDEMPOTENCY_CLAIM_STALE_SECONDS = 60.0
+MAX_WEB_TIMEOUT_SECONDS = IDEMPOTENCY_CLAIM_STALE_SECONDS / 2
+# A job's webhook whose fate is unknown this long after the job was asked for no longer counts
+# against OPEN_JOBS_PER_OWNER: above JOB_DEADLINE_SECONDS' 600 plus the notifier's longest
+# delivery (6 attempts of 10 s, waits of up to 300 s between them: 26 minutes).
+DEFAULT_NOTIFICATION_DEADLINE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +69,15 @@ class Settings(ProcessSettings):
     rate_limit_writes_per_minute: int = 1200
     rate_limit_calendars_per_minute: int = 120
     open_jobs_per_owner: int = 100
+    # A job with a callback stays open until CalendarReady reports its webhook, or this long.
+    notification_deadline_seconds: float = DEFAULT_NOTIFICATION_DEADLINE_SECONDS
     # How long an Idempotency-Key's answer is kept and replayed (Stripe keeps 24 hours).
     idempotency_retention_hours: int = 24
+    # The web process's longest statement and longest lock wait (PostgreSQL): a request stuck
+    # behind another answers 503 in time instead of hanging past the idempotency claim's
+    # staleness, which would let a retry with its key take the claim over while it still works.
+    web_statement_timeout_seconds: float = 20.0
+    web_lock_timeout_seconds: float = 20.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,7 +110,12 @@ class Settings(ProcessSettings):
             rate_limit_writes_per_minute=int(env.get("RATE_LIMIT_WRITES_PER_MINUTE", "1200")),
             rate_limit_calendars_per_minute=int(env.get("RATE_LIMIT_CALENDARS_PER_MINUTE", "120")),
             open_jobs_per_owner=int(env.get("OPEN_JOBS_PER_OWNER", "100")),
+            notification_deadline_seconds=float(
+                env.get("NOTIFICATION_DEADLINE_SECONDS", str(DEFAULT_NOTIFICATION_DEADLINE_SECONDS))
+            ),
             idempotency_retention_hours=int(env.get("IDEMPOTENCY_RETENTION_HOURS", "24")),
+            web_statement_timeout_seconds=float(env.get("WEB_STATEMENT_TIMEOUT_SECONDS", "20")),
+            web_lock_timeout_seconds=float(env.get("WEB_LOCK_TIMEOUT_SECONDS", "20")),
         )
 
     def __post_init__(self) -> None:
@@ -115,8 +136,21 @@ class Settings(ProcessSettings):
         for name, value in limits.items():
             if value < 0:
                 raise ValueError(f"{name} must be 0 (no limit) or more, not {value}")
+        if self.notification_deadline_seconds <= 0:
+            raise ValueError("NOTIFICATION_DEADLINE_SECONDS must be more than 0")
         if self.idempotency_retention_hours < 1:
             raise ValueError("IDEMPOTENCY_RETENTION_HOURS must be at least 1")
+        timeouts = {
+            "WEB_STATEMENT_TIMEOUT_SECONDS": self.web_statement_timeout_seconds,
+            "WEB_LOCK_TIMEOUT_SECONDS": self.web_lock_timeout_seconds,
+        }
+        for name, seconds in timeouts.items():
+            if not 0 < seconds <= MAX_WEB_TIMEOUT_SECONDS:
+                raise ValueError(
+                    f"{name} must be more than 0 and at most {MAX_WEB_TIMEOUT_SECONDS:g}, half the"
+                    f" {IDEMPOTENCY_CLAIM_STALE_SECONDS:g} s after which an unanswered"
+                    " Idempotency-Key is taken over"
+                )
         if self.auth_mode not in AUTH_MODES:
             raise ValueError(
                 f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {self.auth_mode!r}"

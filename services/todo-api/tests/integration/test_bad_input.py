@@ -90,7 +90,6 @@ def test_an_id_beyond_the_store_is_simply_not_found(client: FlaskClient) -> None
     "url",
     [
         "http://127.0.0.1:9/hook",
-        "http://localhost/hook",
         "http://169.254.169.254/latest/meta-data/",
         "http://10.0.0.8/x",
         "http://[::1]/x",
@@ -102,6 +101,16 @@ def test_callbacks_to_internal_addresses_are_refused(client: FlaskClient, url: s
     assert response.status_code == 400
     assert response.json["error"].startswith("callback_url:")
     assert stored(client) == [], "no CalendarRequested for a refused job"
+
+
+def test_a_callback_name_is_not_resolved_in_the_request(client: FlaskClient) -> None:
+    """A slow name server must not hold a web thread, and what our DNS says about a name is not
+    the caller's to learn: the request checks the URL's form and literal addresses only, and the
+    notifier resolves the name, within its delivery deadline, before it connects."""
+    response = client.post(f"{TODOS}/ical", json={"callback_url": "http://localhost/hook"})
+    assert response.status_code == 202, response.json
+    [requested] = [e for e in stored(client) if e["event_type"] == "CalendarRequested"]
+    assert requested["data"]["notify"] == "http://localhost/hook"
 
 
 def test_an_allowed_network_may_receive_callbacks(

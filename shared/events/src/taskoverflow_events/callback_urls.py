@@ -52,16 +52,27 @@ NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64
 # through): shared address space, IETF assignments, benchmarking, documentation.
 NOT_GLOBAL: tuple[IpNetwork, ...] = tuple(
     ipaddress.ip_network(n)
-    for n in ("100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "2001::/23", "2001:db8::/32")
+    for n in (
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "198.18.0.0/15",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",  # documentation (RFC 9637), inside global unicast
+    )
 )
+# The only IPv6 space assigned for global unicast; everything outside it (IPv4-compatible and
+# SIIT forms, site-local, reserved blocks such as 5f00::/16) is refused rather than reasoned about.
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
 
 
 def internal(address: IpAddress) -> bool:
     """An address a stranger must not reach through us: anything not globally routable (IANA's
     special-purpose registries, as `is_global` reads them: loopback, private, link-local, the
-    shared 100.64.0.0/10, documentation, benchmarking, reserved), multicast, and an IPv6 address
-    whose embedded IPv4 address (mapped, 6to4, NAT64) is internal. Teredo is refused whole: its
-    client address is obfuscated and it tunnels past any such check."""
+    shared 100.64.0.0/10, documentation, benchmarking, reserved), multicast, any IPv6 address
+    outside global unicast (2000::/3), and an IPv6 address whose embedded IPv4 address (mapped,
+    6to4, NAT64) is internal. Teredo is refused whole: its client address is obfuscated and it
+    tunnels past any such check."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return internal(address.ipv4_mapped)
@@ -71,16 +82,28 @@ def internal(address: IpAddress) -> bool:
             return True
         if any(address in prefix for prefix in NAT64_PREFIXES):
             return internal(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address not in GLOBAL_UNICAST_V6:
+            return True
     listed = any(address in network for network in NOT_GLOBAL)
     return listed or not address.is_global or address.is_multicast
 
 
-def check_address(address: IpAddress, allowed: Iterable[IpNetwork]) -> None:
+def check_address(address: IpAddress, allowed: Iterable[IpNetwork], *, named: bool) -> None:
+    """A refusal names the address only when the caller wrote it: what a name resolves to
+    inside our network is not the caller's to learn."""
     if internal(address) and not any(address in net for net in allowed):
-        raise CallbackRefused(
-            f"the callback host resolves to {address}, an internal address; webhooks go to "
-            "public hosts only"
-        )
+        if named:
+            raise CallbackRefused(
+                "the callback host resolves to an internal address; webhooks go to public "
+                "hosts only"
+            )
+        raise CallbackRefused(f"{address} is an internal address; webhooks go to public hosts only")
+
+
+def no_lookup(host: str) -> list[str]:
+    """A resolver that never resolves: for a check in a request's own thread, where a slow
+    name server must not hold it (the notifier resolves, within its delivery deadline)."""
+    raise HostUnresolved(host)
 
 
 def check_callback_url(
@@ -109,9 +132,11 @@ def check_callback_url(
     if port == 0:
         raise CallbackRefused("port 0 is not a port")
     host = parts.hostname
+    named = False
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
+        named = True
         try:
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolver(host)]
         except HostUnresolved:
@@ -119,4 +144,4 @@ def check_callback_url(
                 raise CallbackRefused(f"the callback host {host} does not resolve") from None
             return
     for address in addresses:
-        check_address(address, allowed)
+        check_address(address, allowed, named=named)

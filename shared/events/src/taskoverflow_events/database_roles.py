@@ -6,8 +6,9 @@ its own role (`taskoverflow-create-databases --admin-user`, create_databases.py)
 instance's administrator for each service's database, makes sure that:
 
 - the role exists and may log in; where a role named `iam_role` exists (RDS's rds_iam) it is
-  granted, so on RDS the role logs in with an IAM token only and has no password to leak. A local
-  PostgreSQL has no rds_iam: there the role logs in as pg_hba allows (trust, or a password);
+  granted, unless the administrator would then be a member of it (below), so on RDS the role logs
+  in with an IAM token only and has no password to leak. A local PostgreSQL has no rds_iam: there
+  the role logs in as pg_hba allows (trust, or a password);
 - PUBLIC keeps no privilege on the database: only the role (and the administrator, who owns the
   database and so can come back to run this again) may connect. No other service's role can;
 - in the database's public schema, PUBLIC may do nothing and the role may use and create;
@@ -18,11 +19,22 @@ instance's administrator for each service's database, makes sure that:
   while the deploy replaces them (ADR 7).
 
 RDS's master user is no superuser (CREATEDB, CREATEROLE), and PostgreSQL gives an object to a
-new owner only for a member of that owner. The administrator becomes a member for one
-transaction, which hands the objects over and ends the membership before it commits: no other
-session ever sees it and no login happens during it. That matters on RDS, where a role that is a
-member of a role granted rds_iam, even indirectly, may log in with IAM only: the master user
-would lose its password.
+new owner only for a member of that owner. Where the administrator is not one already, it becomes
+a member for one transaction, which hands the objects over and ends the membership before it
+commits. That matters on RDS, where a member of a role granted rds_iam, even indirectly and even
+without inheriting it, may have to log in with IAM: the master user could lose its password.
+So every transaction that could leave the administrator such a member ends with
+admin_membership.keep_out_of_iam, which revokes what the administrator may revoke and otherwise
+raises, rolling the transaction back, before anything is committed:
+
+- on PostgreSQL 15 (run here: tests/security) the administrator is a member of a service's role
+  only if someone granted it; the guard revokes that, and the setup completes;
+- on PostgreSQL 16 and later, CREATE ROLE makes its creator a member of the new role (ADMIN
+  OPTION, no INHERIT, no SET), granted by the bootstrap superuser, which the creator cannot
+  revoke. Where rds_iam exists the setup therefore refuses, leaving the databases confined but
+  no service role granted rds_iam. Shown by tests/security on an upstream PostgreSQL 16 server,
+  not on RDS; whether RDS refuses a password to a member that neither inherits nor may SET ROLE,
+  as AWS's own steps for IAM users make the master user on 16, was not tried (ADR 13).
 
 Every statement is safe to run again; the last step checks the outcome, because a GRANT that
 PostgreSQL refuses for lack of privilege is only a warning.
@@ -35,6 +47,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
+from taskoverflow_events.admin_membership import keep_out_of_iam
 from taskoverflow_events.db_auth import DatabasePassword
 from taskoverflow_events.persistence import make_engine
 
@@ -107,11 +120,13 @@ def confine(
             conn.execute(text("REVOKE ALL ON SCHEMA public FROM PUBLIC"))
             conn.execute(text(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}"))
             _hand_over_objects(conn, target.role)
+            keep_out_of_iam(conn, target.role, iam_role)  # if an earlier run granted it
         with maintenance.begin() as conn:
             if conn.execute(
                 text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": iam_role}
             ).first():
                 conn.execute(text(f"GRANT {_quote(conn, iam_role)} TO {role}"))
+                keep_out_of_iam(conn, target.role, iam_role)
             _check(conn, target)
     finally:
         maintenance.dispose()

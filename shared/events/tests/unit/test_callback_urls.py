@@ -8,6 +8,7 @@ from taskoverflow_events.callback_urls import (
     CallbackRefused,
     HostUnresolved,
     check_callback_url,
+    no_lookup,
     parse_networks,
 )
 
@@ -53,7 +54,7 @@ def test_public_hosts_are_accepted(url: str) -> None:
         ("http://0.0.0.0/", "internal"),
         ("http://[::ffff:127.0.0.1]/", "internal"),
         ("http://[fe80::1]/", "internal"),
-        ("http://sneaky.example.com/", "10.0.0.5"),
+        ("http://sneaky.example.com/", "internal"),
         ("http://hooks.example.com:99999/", "valid URL"),
         ("https://h.example.com/" + "a" * 2000, "2000"),
     ],
@@ -115,6 +116,12 @@ def test_a_bad_network_setting_fails_loudly() -> None:
         "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
         "64:ff9b:1::a00:1",  # local-use NAT64 of 10.0.0.1
         "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "::a9fe:a9fe",  # IPv4-compatible (deprecated) form of 169.254.169.254
+        "::7f00:1",  # IPv4-compatible loopback
+        "::ffff:0:a9fe:a9fe",  # SIIT-translated 169.254.169.254
+        "5f00::1",  # reserved, outside global unicast
+        "fec0::1",  # site-local (deprecated)
+        "3fff::1",  # documentation (RFC 9637)
     ],
 )
 def test_every_range_that_is_not_globally_routable_is_refused(address: str) -> None:
@@ -129,3 +136,18 @@ def test_every_range_that_is_not_globally_routable_is_refused(address: str) -> N
 def test_globally_routable_neighbours_of_refused_ranges_are_accepted(address: str) -> None:
     host = f"[{address}]" if ":" in address else address
     check_callback_url(f"http://{host}/hook")
+
+
+def test_a_refused_name_does_not_tell_the_caller_what_it_resolves_to() -> None:
+    """The caller wrote a name; what our DNS answers for it inside the network is not theirs."""
+    with pytest.raises(CallbackRefused) as refused:
+        check_callback_url("http://sneaky.example.com/", resolver=resolver)
+    assert "10.0.0.5" not in str(refused.value)
+    assert "93.184.216.34" not in str(refused.value)
+
+
+def test_without_a_lookup_a_name_passes_and_a_literal_is_still_checked() -> None:
+    """todo-api's check in the request's thread: no DNS, so no slow name server can hold it."""
+    check_callback_url("http://sneaky.example.com/", resolver=no_lookup)
+    with pytest.raises(CallbackRefused, match=r"10\.1\.2\.3 is an internal address"):
+        check_callback_url("http://10.1.2.3/", resolver=no_lookup)

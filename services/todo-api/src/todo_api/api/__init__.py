@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 from flask import Flask, Response, g, jsonify, request
+from sqlalchemy import Engine
 from swagger_ui import api_doc
 
 from taskoverflow_events.persistence import make_engine
@@ -36,9 +37,7 @@ def create_app(
     """Rate limits and idempotency keys keep the application's clock, so a test that gives the
     application a clock it moves by hand moves them too."""
     settings = settings or Settings.from_env()
-    application = application or TodoApplication(
-        make_engine(settings.database_url, password=settings.database_password)
-    )
+    application = application or TodoApplication(web_engine(settings))
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.url_map.converters["todo_id"] = todos.TodoIdConverter
@@ -46,7 +45,9 @@ def create_app(
     app.extensions["settings"] = settings
     app.extensions["todo_application"] = application
     app.extensions["calendar_export"] = CalendarExport(
-        application.engine, max_open_jobs=settings.open_jobs_per_owner
+        application.engine,
+        max_open_jobs=settings.open_jobs_per_owner,
+        notification_deadline_seconds=settings.notification_deadline_seconds,
     )
     rate_limits = OwnerRateLimits(
         application.engine,
@@ -109,6 +110,19 @@ def create_app(
     app.register_blueprint(calendar_feed.bp, url_prefix=API_PREFIX)
     errors.register(app)
     return app
+
+
+def web_engine(settings: Settings) -> Engine:
+    """The web process's engine, its statements and lock waits bounded: a request that waits
+    behind another (an owner's stream row held) answers 503 within WEB_LOCK_TIMEOUT_SECONDS
+    rather than hanging, and well before its Idempotency-Key claim could be taken over as dead.
+    (PostgreSQL only: on SQLite, `make run`, a writer waits at most 30 s for the write lock.)"""
+    return make_engine(
+        settings.database_url,
+        password=settings.database_password,
+        statement_timeout_ms=int(settings.web_statement_timeout_seconds * 1000),
+        lock_timeout_ms=int(settings.web_lock_timeout_seconds * 1000),
+    )
 
 
 def _request_id(given: str | None) -> str:

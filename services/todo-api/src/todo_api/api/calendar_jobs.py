@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 
-from taskoverflow_events.callback_urls import CallbackRefused, check_callback_url
+from taskoverflow_events.callback_urls import CallbackRefused, check_callback_url, no_lookup
 from todo_api.api.idempotency import idempotent, keep
 from todo_api.api.long_polls import LongPollSlots
 from todo_api.api.requests import CalendarRequestBody, JobStatusQuery, RequestInvalid
@@ -50,7 +50,12 @@ def request_calendar() -> Response:
     if options.callback_url is not None:
         settings = current_app.extensions["settings"]
         try:
-            check_callback_url(options.callback_url, settings.callback_allowed_networks)
+            # Its form and a literal address only: a name is resolved by the notifier, within
+            # its delivery deadline, never in this request's thread (a slow name server would
+            # hold it, and the answer would tell the caller what our network's DNS knows).
+            check_callback_url(
+                options.callback_url, settings.callback_allowed_networks, resolver=no_lookup
+            )
         except CallbackRefused as exc:
             raise RequestInvalid(f"callback_url: {exc}") from None
     job_id = export().request(

@@ -21,6 +21,12 @@ from todo_api.store.idempotency import KeyInFlight, KeyReused
 
 # Unfinished jobs usually finish within seconds; a client told to wait this long finds room.
 OPEN_JOBS_RETRY_AFTER = 5
+# PostgreSQL's codes for a lock wait cut off by lock_timeout (WEB_LOCK_TIMEOUT_SECONDS) and a
+# statement cut off by statement_timeout (WEB_STATEMENT_TIMEOUT_SECONDS).
+TIMED_OUT = frozenset({"55P03", "57014"})
+# A wait that timed out is usually another request of the owner's, soon over; an outage, longer.
+DATABASE_BUSY_RETRY_AFTER = 2
+DATABASE_DOWN_RETRY_AFTER = 5
 
 log = structlog.get_logger("todo_api.api")
 
@@ -32,6 +38,13 @@ def error(status: int, message: str) -> tuple[Response, int]:
 def _retry_after(answer: tuple[Response, int], seconds: int) -> tuple[Response, int]:
     answer[0].headers["Retry-After"] = str(seconds)
     return answer
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    """The SQLSTATE of the driver's error under SQLAlchemy's (psycopg2: pgcode), if any."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    return code if isinstance(code, str) else None
 
 
 def register(app: Flask) -> None:
@@ -94,10 +107,24 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database(exc: Exception) -> tuple[Response, int]:
-        # The connection went away (a restart, a failover) or the database refused for now:
-        # nothing was committed, and the caller can safely try again.
+        # The connection went away (a restart, a failover), the database refused for now, or a
+        # statement or lock wait ran out of its time: nothing was committed, and the caller can
+        # safely try again (with the same Idempotency-Key: its claim was let go).
+        if _sqlstate(exc) in TIMED_OUT:
+            log.warning("database statement timed out", error=repr(exc))
+            return _retry_after(
+                error(
+                    503,
+                    "the database did not answer in time (another request may hold what this"
+                    f" one needs); nothing was changed, retry after {DATABASE_BUSY_RETRY_AFTER} s",
+                ),
+                DATABASE_BUSY_RETRY_AFTER,
+            )
         log.warning("database unavailable", error=repr(exc))
-        return error(503, "the database is unavailable; nothing was changed, try again shortly")
+        return _retry_after(
+            error(503, "the database is unavailable; nothing was changed, try again shortly"),
+            DATABASE_DOWN_RETRY_AFTER,
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response, int]:

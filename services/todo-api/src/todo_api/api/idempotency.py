@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from todo_api.api.requests import RequestInvalid
 from todo_api.application import Clock
+from todo_api.config import IDEMPOTENCY_CLAIM_STALE_SECONDS
 from todo_api.store import idempotency as store
 from todo_api.store.fast_commit import without_waiting_for_flush
 from todo_api.store.idempotency import Answer, Claim
@@ -38,8 +39,10 @@ REPLAYED = "Idempotent-Replayed"
 # Any printable ASCII up to 255 characters, as Stripe allows (a UUID is the usual choice).
 KEY_FORM = re.compile(r"[ -~]{1,255}")
 # A claim still unanswered after this long belongs to a request that died: no request of ours
-# takes a minute (bodies are 64 KiB at most), so the key may be taken over.
-STALE_AFTER = timedelta(seconds=60)
+# takes a minute (bodies are 64 KiB at most, and the web process's statements and lock waits are
+# cut off well before: WEB_STATEMENT_TIMEOUT_SECONDS, WEB_LOCK_TIMEOUT_SECONDS), so the key may be
+# taken over.
+STALE_AFTER = timedelta(seconds=IDEMPOTENCY_CLAIM_STALE_SECONDS)
 KEPT_HEADERS = ("Content-Type", "ETag", "Location")
 
 T = TypeVar("T")

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, or_, select, tuple_, update
 
 from taskoverflow_events.persistence import dialect_insert
 from todo_api.store.tables import idempotency_keys
@@ -96,10 +96,20 @@ def claim(
                     "Idempotency-Key: a request with this key is in progress; retry shortly"
                 )
         # Expired, or claimed by a request that never answered: take it over, unless another
-        # request did so first (then look again).
+        # request did so first, or the first one answered after all since we read the row
+        # (then look again, and find the answer). The WHERE repeats what we read, so a
+        # takeover never wipes an answer written meanwhile: its work would then run twice.
         taken = conn.execute(
             update(table)
-            .where(table.c.owner == owner, table.c.key == key, table.c.claim == row.claim)
+            .where(
+                table.c.owner == owner,
+                table.c.key == key,
+                table.c.claim == row.claim,
+                or_(
+                    table.c.created_at < expired_before,
+                    and_(table.c.status.is_(None), table.c.created_at < stale_before),
+                ),
+            )
             .values(status=None, headers=None, body=None, **fresh)
         )
         if taken.rowcount == 1:

@@ -78,15 +78,25 @@ def get(conn: Connection, owner: str, job_id: str) -> CalendarJob | None:
     return CalendarJob(**row._mapping) if row else None
 
 
-def open_count(conn: Connection, owner: str) -> int:
-    """The owner's unfinished (PENDING or STARTED) jobs, by the partial index on them."""
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(calendar_jobs)
-            .where(calendar_jobs.c.owner == owner, calendar_jobs.c.finished_at.is_(None))
-        ).scalar_one()
+def open_count(conn: Connection, owner: str, *, notifying_since: datetime) -> int:
+    """The owner's open jobs: unfinished (PENDING or STARTED), or finished with a webhook whose
+    fate is not yet known. A job finishes before its webhook is delivered, so counting only the
+    unfinished would let an owner pile up deliveries in the notifier without bound. A webhook
+    whose report never comes (CalendarReady lost) stops counting once its job was requested
+    before `notifying_since`. The two sets are disjoint (a webhook is pending only once its job
+    has finished), and each is counted by a partial index of its own."""
+    jobs = calendar_jobs.c
+
+    def count(*where: Any) -> Any:
+        return select(func.count()).select_from(calendar_jobs).where(*where).scalar_subquery()
+
+    unfinished = count(jobs.owner == owner, jobs.finished_at.is_(None))
+    notifying = count(
+        jobs.owner == owner,
+        jobs.notification_state == NOTIFY_PENDING,
+        jobs.requested_at >= notifying_since,
     )
+    return int(conn.execute(select(unfinished + notifying)).scalar_one())
 
 
 def mark_started(conn: Connection, job_id: str, at: datetime) -> None:
@@ -139,7 +149,8 @@ def fail_overdue(
     conn: Connection, *, requested_before: datetime, now: datetime, limit: int = 1_000
 ) -> list[str]:
     """Fail up to `limit` jobs still unfinished that were asked for before `requested_before`.
-    A webhook such a job asked for is failed with it: no calendar event will ever ask for it."""
+    A webhook such a job asked for is failed with it (`notified` false: its fate is known, and
+    the job no longer counts as open): no calendar event will ever ask for it."""
     overdue = (
         select(calendar_jobs.c.job_id)
         .where(
@@ -160,6 +171,7 @@ def fail_overdue(
             notification_state=case(
                 (calendar_jobs.c.callback_url.is_not(None), NOTIFY_FAILED), else_=None
             ),
+            notified=case((calendar_jobs.c.callback_url.is_not(None), False), else_=None),
             notification_error=case(
                 (
                     calendar_jobs.c.callback_url.is_not(None),

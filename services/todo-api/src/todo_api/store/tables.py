@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from taskoverflow_events.persistence import handled_events_table
@@ -124,12 +125,20 @@ calendar_jobs = Table(
         postgresql_where=Column("finished_at").is_(None),
         sqlite_where=Column("finished_at").is_(None),
     ),
-    # The open-jobs cap counts an owner's unfinished jobs without reading its finished ones.
+    # The open-jobs cap counts an owner's unfinished jobs, and its finished ones whose webhook
+    # is still pending, without reading the rest.
     Index(
         "ix_calendar_jobs_owner_open",
         "owner",
         postgresql_where=Column("finished_at").is_(None),
         sqlite_where=Column("finished_at").is_(None),
+    ),
+    Index(
+        "ix_calendar_jobs_owner_notifying",
+        "owner",
+        "requested_at",
+        postgresql_where=text("notification_state = 'pending'"),
+        sqlite_where=text("notification_state = 'pending'"),
     ),
 )
 

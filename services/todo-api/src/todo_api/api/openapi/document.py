@@ -127,7 +127,7 @@ def document(version: str = "1.0.0") -> dict[str, Any]:
                 "takes the read-only feed token as `?token=`. A query parameter not listed "
                 'for an operation is refused with 400. Errors are `{"error": "..."}`. '
                 "Each owner's writes and calendar requests are limited per minute, and its "
-                "unfinished calendar jobs in number: past a limit the answer is 429 with "
+                "open calendar jobs in number: past a limit the answer is 429 with "
                 "Retry-After. POSTs take an `Idempotency-Key` header (as Stripe's API does)."
             ),
         },

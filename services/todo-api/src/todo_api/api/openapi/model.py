@@ -70,7 +70,8 @@ WRITE_LIMIT = Answer(
 )
 CALENDAR_LIMIT = Answer(
     "the owner's calendar requests are at their limit (RATE_LIMIT_CALENDARS_PER_MINUTE), or "
-    "its unfinished jobs are (OPEN_JOBS_PER_OWNER); Retry-After",
+    "its open jobs are (OPEN_JOBS_PER_OWNER: unfinished, or waiting on their webhook); "
+    "Retry-After",
     rs.Error,
     headers=RETRY_AFTER,
 )
