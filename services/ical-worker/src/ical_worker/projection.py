@@ -8,12 +8,21 @@ feed before the event itself applies. The feed is read a page at a time with no 
 (`read_ahead`), each page applied in a short transaction of its own; only an owner new to the
 projection is folded from its whole feed under its lock (once), and only a race leaves anything
 to read under the lock (`_fill`).
+
+The events a reader ahead of the projection needs (a calendar request that overtook its owner's
+changes, ADR 8) are also on their way through the worker's own queue, usually being applied by
+another receive loop at that very moment. So when the feed cannot be read, `read_ahead` waits
+for them there, as long as they keep coming, before giving up: a message left for redelivery
+holds its FIFO group (the owner's calendars) for a whole visibility timeout, 60 s, where the
+changes took a second or two. No lock is held while it waits.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
+import structlog
 from sqlalchemy import Connection, Engine, select, update
 
 from ical_worker.feed import PAGE, FeedClient, FeedUnavailable
@@ -24,6 +33,16 @@ from ical_worker.store.tables import owners
 from taskoverflow_events import DecodedEvent
 from taskoverflow_events.persistence import dialect_insert
 from taskoverflow_events.schemas.todo_changed import TodoChangedV1
+
+log = structlog.get_logger("ical_worker")
+
+# With the feed unreadable: how long the owner's changes may take to arrive through the queue,
+# in all (no longer than the redelivery this saves: the queue's visibility timeout) and from one
+# to the next (a queue that brings none for this long is not bringing them), and how often the
+# projection is looked at meanwhile.
+QUEUE_WAIT_SECONDS = 60.0
+QUEUE_STALL_SECONDS = 3.0
+QUEUE_POLL_SECONDS = 0.05
 
 
 class Projection:
@@ -58,21 +77,55 @@ class Projection:
         """Bring the owner's projection up to `until` from the feed, reading each page (up to
         PAGE events) with no lock held and applying it in a transaction of its own, so neither
         the owner's lock nor memory is held for a long backlog. An owner new to the projection
-        is folded from its whole feed instead (its history starts there)."""
+        is folded from its whole feed instead (its history starts there). With the feed
+        unreadable, the same events are awaited from the queue (the module's docstring)."""
         while True:
             with engine.connect() as conn:
                 applied = self.applied(conn, owner)
             if applied >= until:
                 return
-            if applied == 0:
-                with engine.begin() as conn:
-                    self.catch_up(conn, owner, self.lock(conn, owner), until=until)
+            try:
+                if applied == 0:
+                    with engine.begin() as conn:
+                        self.catch_up(conn, owner, self.lock(conn, owner), until=until)
+                    return
+                page = list(
+                    self._feed.events(owner, after=applied, until=min(until, applied + PAGE))
+                )
+                if not page:
+                    raise FeedUnavailable(f"{owner}'s feed ends at {applied}; {until} is needed")
+            except FeedUnavailable as unreadable:
+                self._await_queue(engine, owner, applied, until, unreadable)
                 return
-            page = list(self._feed.events(owner, after=applied, until=min(until, applied + PAGE)))
-            if not page:
-                raise FeedUnavailable(f"{owner}'s feed ends at {applied}; {until} is needed")
             with engine.begin() as conn:
                 self.advance_many(conn, page)
+
+    def _await_queue(
+        self, engine: Engine, owner: str, applied: int, until: int, unreadable: FeedUnavailable
+    ) -> None:
+        """Wait, with no lock held, for the owner's projection to reach `until` through the
+        changes the queue brings; re-raise `unreadable` once they stop coming for the stall
+        time or the whole wait is used up, so the message is retried later as before."""
+        log.warning(
+            "event feed unreadable; awaiting the owner's changes from the queue",
+            error=repr(unreadable),
+            applied=applied,
+            until=until,
+        )
+        started = moved = time.monotonic()
+        while (now := time.monotonic()) - moved < QUEUE_STALL_SECONDS:
+            if now - started >= QUEUE_WAIT_SECONDS:
+                break
+            time.sleep(QUEUE_POLL_SECONDS)
+            with engine.connect() as conn:
+                reached = self.applied(conn, owner)
+            if reached >= until:
+                waited = round(time.monotonic() - started, 3)
+                log.info("the owner's changes arrived from the queue", waited_s=waited)
+                return
+            if reached > applied:
+                applied, moved = reached, time.monotonic()
+        raise unreadable
 
     def advance_many(self, conn: Connection, events: Sequence[DecodedEvent]) -> list[DecodedEvent]:
         """Apply events of one owner's stream at once, under one lock. A duplicate is skipped

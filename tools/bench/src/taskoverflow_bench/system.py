@@ -5,6 +5,7 @@ stopped when the `with` block ends."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ def running_system(workdir: Path, *, prefer_localstack: bool = True) -> Iterator
         upgrade(engine)
         engine.dispose()
         port = free_port()
+        service_token = secrets.token_urlsafe(24)
         env = {
             **aws.env(),
             "DATABASE_URL": databases[0],
@@ -111,6 +113,11 @@ def running_system(workdir: Path, *, prefer_localstack: bool = True) -> Iterator
             "CONSUMER_WAIT_SECONDS": "2",
             "RELAY_IDLE_SECONDS": "0.01",
             "LOG_LEVEL": "WARNING",
+            # As deployed: the worker reads any owner's event feed with the service token when a
+            # calendar request overtakes the owner's changes (ADR 8). Without it, todo-api in
+            # AUTH_MODE=none answers only the default owner's feed.
+            "SERVICE_TOKEN": service_token,
+            "TODO_API_TOKEN": service_token,
             # moto's FIFO ReceiveMessage spins while the queue's groups are in flight, so each
             # extra receive loop burns moto's one core and a PublishBatch then waits a minute
             # behind them (a smoke run's relay drained 100 events a minute). LocalStack and SQS
