@@ -10,7 +10,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help install run test test-unit test-integration test-contract test-e2e test-faults test-isolation test-localstack bench lint format schemas \
+.PHONY: help install run test test-unit test-integration test-contract test-e2e test-faults test-isolation test-localstack bench lint format schemas docs docs-serve \
         bootstrap migrate clean compose-up compose-down
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make test-unit|test-integration|test-contract|test-e2e|test-faults|test-isolation   one tier"
 	@echo "make test-localstack   contract + e2e + quota suites on LocalStack (native, needs Python 3.13)"
 	@echo "make bench             measure the whole system (LocalStack where Python 3.13 exists, else moto)"
+	@echo "make docs | docs-serve  build the documentation site (--strict) | serve it on :8000"
 	@echo "make lint | format     ruff"
 	@echo "make schemas           regenerate the committed JSON Schemas from the event models"
 	@echo "make compose-up|compose-down   the system in containers on LocalStack (needs Docker)"
@@ -37,10 +38,19 @@ $(CHECKOV_INSTALLED):
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
+# mkdocs-material warns at every build about MkDocs 2; we pin mkdocs<2 (requirements-dev.txt).
+MKDOCS := DISABLE_MKDOCS_2_WARNING=true NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
+docs: install
+	$(MKDOCS) build --strict --quiet
+
+docs-serve: install
+	$(MKDOCS) serve --strict -a 127.0.0.1:8000
+
 run: install
 	scripts/run-local
 
-test: install lint
+test: install lint docs
 	scripts/ensure-postgres
 	scripts/ensure-chromium
 	$(PYTEST)
@@ -50,7 +60,7 @@ test-unit: install
 
 test-integration: install
 	scripts/ensure-postgres
-	$(PYTEST) shared/events/tests/integration services/*/tests/integration
+	$(PYTEST) shared/events/tests/integration services/*/tests/integration tests/security
 
 test-contract: install
 	scripts/ensure-postgres
