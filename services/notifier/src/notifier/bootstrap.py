@@ -7,11 +7,7 @@ housekeeper (late CalendarReady events, retention). The schema is migrated first
 
 from __future__ import annotations
 
-import signal
 from dataclasses import dataclass
-from types import FrameType
-
-import structlog
 
 from notifier.config import Settings
 from notifier.delivery.attempts import Deliverer
@@ -26,8 +22,7 @@ from notifier.worker.notifier import Notifier, batch_handlers, handlers
 from taskoverflow_events.consumer import QueueConsumer
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.process import consumer_for, publisher_for
-
-log = structlog.get_logger("notifier")
+from taskoverflow_events.stopping import stop_on_signals
 
 
 @dataclass
@@ -54,12 +49,7 @@ class NotifierProcess:
         self.consumer.stop()
 
     def install_signal_handlers(self) -> None:
-        def _on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("stop requested", signal=signal.Signals(signum).name)
-            self.stop()
-
-        signal.signal(signal.SIGTERM, _on_signal)
-        signal.signal(signal.SIGINT, _on_signal)
+        stop_on_signals(self.stop)
 
 
 def build_notifier(

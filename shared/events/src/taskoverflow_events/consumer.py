@@ -20,11 +20,9 @@ go to another consumer rather than held for good.
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import FrameType
 from typing import Any
 
 import structlog
@@ -35,6 +33,7 @@ from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.heartbeat import Heartbeat
 from taskoverflow_events.queue_calls import DEAD_LETTER_REASON, SOURCE_QUEUE, QueueCalls
 from taskoverflow_events.quotas import MAX_BATCH_ENTRIES
+from taskoverflow_events.stopping import stop_on_signals
 
 __all__ = [
     "DEAD_LETTER_REASON",
@@ -123,12 +122,7 @@ class QueueConsumer:
         return self._stopping.is_set()
 
     def install_signal_handlers(self) -> None:
-        def _on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("stop requested", signal=signal.Signals(signum).name)
-            self.stop()
-
-        signal.signal(signal.SIGTERM, _on_signal)
-        signal.signal(signal.SIGINT, _on_signal)
+        stop_on_signals(self.stop)
 
     def _loop(self, max_batches: int | None) -> None:
         batches = 0

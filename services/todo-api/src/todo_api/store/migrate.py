@@ -1,29 +1,24 @@
-"""Bring a database to the latest schema: `todo-api-migrate` (python -m todo_api.store.migrate)."""
+"""Bring a database to the latest schema: `todo-api-migrate` (python -m todo_api.store.migrate).
+
+todo-api migrates once per deploy (a one-off task before the services), not at every start, so it
+needs no lock against itself."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine
 
 from taskoverflow_events.persistence import make_engine
+from taskoverflow_events.schema_migrations import upgrade_schema
 from todo_api.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    # Alembic runs the transaction (env.py), so a migration may step out of it where PostgreSQL
-    # requires (CREATE INDEX CONCURRENTLY).
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-        conn.commit()
+    upgrade_schema(engine, MIGRATIONS, revision)
 
 
 def main() -> int:

@@ -1,22 +1,6 @@
 """Alembic environment: run against the connection or URL handed over by todo_api.store.migrate."""
 
-from alembic import context
-from sqlalchemy import create_engine
-
+from taskoverflow_events.schema_migrations import run_environment
 from todo_api.store.tables import metadata
 
-config = context.config
-connection = config.attributes.get("connection")
-
-
-def run(conn: object) -> None:
-    context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-if connection is not None:
-    run(connection)
-else:
-    with create_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
-        run(conn)
+run_environment(metadata)
