@@ -4,9 +4,10 @@ file, the Dockerfiles and the Terraform are parsed and checked against the code 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import hcl2
 import ical_worker.config
@@ -90,6 +91,28 @@ def load_terraform() -> dict[str, dict[str, Any]]:
     return parsed
 
 
+# Lookups in the parsed Terraform, shared by this directory's test modules.
+def resources(kind: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for parsed in load_terraform().values():
+        for block in parsed.get("resource", []):
+            for name, body in block.get(kind, {}).items():
+                found[name] = body
+    return found
+
+
+def local(name: str) -> Any:
+    for parsed in load_terraform().values():
+        for block in parsed.get("locals", []):
+            if name in block:
+                return block[name]
+    raise KeyError(name)
+
+
+def text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 WORKFLOW = REPO / ".github" / "workflows" / "deploy.yml"
 
 
@@ -99,3 +122,36 @@ def load_workflow() -> dict[str, Any]:
     if True in workflow:
         workflow["on"] = workflow.pop(True)
     return workflow
+
+
+# The roles the deploy workflow assumes, and lookups in it and in the Terraform it deploys,
+# shared by the test_github_workflow_* modules.
+class Role(NamedTuple):
+    variable: str  # the repository variable holding the role's ARN
+    job: str  # the workflow job that assumes it
+    output: str  # the Terraform output that gives the ARN
+    resource: str  # the aws_iam_role
+
+
+ROLES = [
+    Role("AWS_DEPLOY_ROLE_ARN", "images", "github_deploy_role_arn", "github_deploy"),
+    Role("AWS_PLAN_ROLE_ARN", "plan", "github_plan_role_arn", "github_plan"),
+]
+
+
+def jobs() -> dict[str, dict[str, Any]]:
+    return load_workflow()["jobs"]  # type: ignore[no-any-return]
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if s.get("uses", "").split("@")[0] == action]
+
+
+def blocks(kind: str) -> dict[str, dict[str, Any]]:
+    """Top-level blocks of one kind (variable, output) by name, across every .tf file."""
+    return {
+        name: body
+        for parsed in load_terraform().values()
+        for block in parsed.get(kind, [])
+        for name, body in block.items()
+    }

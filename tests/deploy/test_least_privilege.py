@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from tests.deploy.conftest import REPO, load_terraform
-from tests.deploy.test_terraform import local, resources, text
+from tests.deploy.conftest import REPO, load_terraform, local, resources, text
 
 ANYWHERE = "0.0.0.0/0"
 SERVICES = ("todo-api", "ical-worker", "notifier")

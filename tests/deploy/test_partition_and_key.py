@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.deploy.conftest import TERRAFORM, load_terraform
-from tests.deploy.test_terraform import local, resources
+from tests.deploy.conftest import TERRAFORM, load_terraform, local, resources
 
 PARTITION = "${data.aws_partition.current.partition}"
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.deploy.conftest import load_terraform
+from tests.deploy.conftest import load_terraform, resources
 from tests.deploy.test_least_privilege import (
     ANYWHERE,
     LEGACY,
     SERVICE_NETWORK,
     network,
 )
-from tests.deploy.test_terraform import resources
 
 # What the release before declared, as it declared it (git show 5a0098e^:infra/terraform).
 OLD_TASKS_GROUP = {

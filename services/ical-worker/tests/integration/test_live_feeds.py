@@ -19,8 +19,7 @@ from taskoverflow_events.calendar_keys import feed_key
 from taskoverflow_testing.plugin import AwsWorld
 from todo_api.domain.commands import UpdateTodo
 
-from .conftest import TodoApi
-from .test_calendar_worker import OWNER, create, deliver
+from .conftest import OWNER, TodoApi, create, deliver
 
 
 def feed_titles(aws: AwsWorld, owner: str = OWNER) -> list[str] | None:

@@ -7,14 +7,18 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
+from taskoverflow_events import decode
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.publisher import Publisher
+from taskoverflow_testing.contracts import sample
 from taskoverflow_testing.plugin import AwsEndpoint, AwsWorld, aws_settings_for
 from taskoverflow_testing.queues import TopicTap
 from todo_api.admin import owners as owners_admin
 from todo_api.api import create_app
 from todo_api.application import TodoApplication
+from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
+from todo_api.consumer.handlers import handlers
 from todo_api.relay.relay import Relay
 from todo_api.store.migrate import upgrade
 from todo_api.store.tables import metadata
@@ -121,3 +125,43 @@ def owners_cli(
     monkeypatch.setenv("DATABASE_URL", pg_url)
     monkeypatch.setenv("WEBHOOK_SIGNING_KEY", SIGNING_KEY)
     return OwnersCli(capsys)
+
+
+# Shared by the HTTP contract's and the calendar jobs' test modules (and test_notifications),
+# which import them as `.conftest`: plain functions, since each call needs its own arguments.
+TODOS = "/api/v1/todos"
+STAMP = "%Y-%m-%dT%H:%M:%S"
+
+
+def create(client: FlaskClient, **fields: Any) -> dict[str, Any]:
+    response = client.post(TODOS, json={"title": "A todo", **fields})
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[return-value]
+
+
+def events(client: FlaskClient) -> list[dict[str, Any]]:
+    return client.get("/api/v1/events?limit=1000").json["events"]  # type: ignore[index]
+
+
+ICAL = "/api/v1/todos/ical"
+
+
+def request_job(client: FlaskClient, body: Any = None) -> str:
+    response = client.post(ICAL, json=body) if body is not None else client.post(ICAL)
+    assert response.status_code == 202, response.json
+    return str(response.json["task_id"])
+
+
+def status(client: FlaskClient, job_id: str) -> dict[str, Any]:
+    response = client.get(f"{ICAL}/{job_id}/status")
+    assert response.status_code == 200
+    return response.json  # type: ignore[no-any-return]
+
+
+def consume(export: CalendarExport, event_type: str, version: int = 1, **data: Any) -> None:
+    handlers(export)[event_type](decode(json.dumps(sample(event_type, version, **data))))
+
+
+@pytest.fixture
+def export(application: TodoApplication) -> CalendarExport:
+    return CalendarExport(application.engine)

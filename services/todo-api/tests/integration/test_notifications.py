@@ -21,7 +21,7 @@ from todo_api.store.notifications import (
     JobWatch,
 )
 
-from .test_calendar_jobs import ICAL, consume, request_job
+from .conftest import ICAL, consume, request_job
 
 
 def finish(application: TodoApplication, job_id: str) -> None:

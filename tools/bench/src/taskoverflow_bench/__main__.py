@@ -17,10 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from taskoverflow_bench import isolation, measures, relay_rate, render
+from taskoverflow_bench import isolation, relay_rate, render
+from taskoverflow_bench.aws_endpoint_floor import emulator_floor
+from taskoverflow_bench.calendar_jobs import burst, calendar_job, calendar_latency
+from taskoverflow_bench.event_store_growth import event_store_scale
 from taskoverflow_bench.report import markdown, plot
 from taskoverflow_bench.system import running_system
+from taskoverflow_bench.todo_requests import get_todos
 from taskoverflow_bench.verdicts import targets
+from taskoverflow_bench.worker_throughput import rebuild_rate, worker_apply
 
 FULL = {
     "render": [1_000, 10_000, 100_000],
@@ -76,33 +81,29 @@ def run(
         print(f"AWS endpoint: {stack.endpoint_kind} at {stack.endpoint}", flush=True)
         # Every process is up and past its start-up (imports, topology lookups) before any
         # measurement counts their CPU.
-        measures.calendar_job(stack, timeout=120)
-        results["post_todos"] = measures.worker_apply(stack, sizes["todos"])
+        calendar_job(stack, timeout=120)
+        results["post_todos"] = worker_apply(stack, sizes["todos"])
         print(f"POST /todos: {results['post_todos']['writes']['per_second']} req/s", flush=True)
-        results["get_todos"] = measures.get_todos(stack, sizes["gets"])
-        results["calendar_1k"] = measures.calendar_latency(stack, sizes["jobs"], sizes["rounds"])
+        results["get_todos"] = get_todos(stack, sizes["gets"])
+        results["calendar_1k"] = calendar_latency(stack, sizes["jobs"], sizes["rounds"])
         print(
             f"calendar at {sizes['todos']} todos: {results['calendar_1k']['latency_ms']}",
             flush=True,
         )
         save()
-        results["burst"] = measures.burst(stack, sizes["burst"], rounds=sizes["rounds"])
+        results["burst"] = burst(stack, sizes["burst"], rounds=sizes["rounds"])
         save()
         print(f"burst: {results['burst']['jobs_per_second']} jobs/s", flush=True)
         if sizes["more_todos"]:
-            results["worker_apply_10k"] = measures.worker_apply(
-                stack, sizes["more_todos"], backlog=True
-            )
-            results["calendar_10k"] = measures.calendar_latency(
-                stack, sizes["jobs_10k"], sizes["rounds"]
-            )
+            results["worker_apply_10k"] = worker_apply(stack, sizes["more_todos"], backlog=True)
+            results["calendar_10k"] = calendar_latency(stack, sizes["jobs_10k"], sizes["rounds"])
             print(f"calendar at 10k todos: {results['calendar_10k']['latency_ms']}", flush=True)
             save()
-        results["emulator_floor"] = measures.emulator_floor(stack, sizes["floor"])
+        results["emulator_floor"] = emulator_floor(stack, sizes["floor"])
         print(f"emulator floor: {results['emulator_floor']}", flush=True)
-        results["rebuild"] = measures.rebuild_rate(stack)
+        results["rebuild"] = rebuild_rate(stack)
         save()
-        results["event_store"] = measures.event_store_scale(stack, sizes["store"])
+        results["event_store"] = event_store_scale(stack, sizes["store"])
         save()
         results["relay"] = relay_rate.measure(stack, sizes["relay_backlog"], sizes["relay_quiet"])
         print(f"relay: {results['relay']}", flush=True)
