@@ -5,9 +5,12 @@ in the same transaction that moves applied_sequence. A lower sequence is a dupli
 and changes nothing; a higher one means something was missed (a DLQ, a rebuild, or a calendar
 request that arrived ahead of its owner's changes), and the gap is filled from todo-api's event
 feed before the event itself applies. The feed is read a page at a time with no lock held
-(`read_ahead`), each page applied in a short transaction of its own; only an owner new to the
-projection is folded from its whole feed under its lock (once), and only a race leaves anything
-to read under the lock (`_fill`).
+(`read_ahead`), each page applied in a short transaction of its own. An owner new to the
+projection (after a deploy that changed its shape, every owner) is folded from its whole feed,
+also with no lock and no transaction open, and only the result is written under the lock; only a
+race leaves anything to read under the lock (`_fill`). An HTTP read inside a transaction would
+hold the owner's lock for as long as todo-api takes, and the worker's idle-in-transaction
+timeout would end a long fold every time it was tried.
 
 The events a reader ahead of the projection needs (a calendar request that overtook its owner's
 changes, ADR 8) are also on their way through the worker's own queue, usually being applied by
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import Connection, Engine, select, update
@@ -43,6 +47,14 @@ log = structlog.get_logger("ical_worker")
 QUEUE_WAIT_SECONDS = 60.0
 QUEUE_STALL_SECONDS = 3.0
 QUEUE_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """An owner's todos as they stood at `sequence`, each as its last change."""
+
+    sequence: int
+    changes: list[versions.Change]
 
 
 class Projection:
@@ -86,9 +98,12 @@ class Projection:
                 return
             try:
                 if applied == 0:
+                    folded = self.fold(owner, until=until)
                     with engine.begin() as conn:
-                        self.catch_up(conn, owner, self.lock(conn, owner), until=until)
-                    return
+                        if self.lock(conn, owner) == 0:
+                            self.install(conn, owner, folded)
+                            return
+                    continue  # another loop began the owner meanwhile: read on from there
                 page = list(
                     self._feed.events(owner, after=applied, until=min(until, applied + PAGE))
                 )
@@ -157,24 +172,38 @@ class Projection:
 
     def catch_up(self, conn: Connection, owner: str, applied: int, *, until: int | None) -> int:
         """Apply the feed's events after `applied`, up to and including `until` (or its end);
-        the caller holds the owner's lock. From nothing (a new owner, a rebuild) only each
-        todo's last state is written and the history starts there; otherwise every change gets
-        its version, so the history stays whole."""
+        the caller holds the owner's lock, so this reads under it: only for what a race left
+        (read_ahead and fold come first). From nothing, see `fold`."""
         if applied > 0:
             return self._fill(conn, owner, applied, until=until)
+        return self.install(conn, owner, self.fold(owner, until=until))
+
+    def fold(self, owner: str, *, until: int | None) -> Folded:
+        """Each todo's last state from the owner's whole feed, up to `until` (or its end): what
+        a projection starting from nothing needs, read with no lock held. Memory grows with the
+        owner's todos, not its events."""
         latest: dict[int, versions.Change] = {}
+        reached = 0
         for event in self._feed.events(owner, after=0, until=until):
             if isinstance(event.payload, TodoChangedV1):
                 latest[event.payload.todo.id] = versions.Change(
                     event.envelope.sequence or 0, event.payload
                 )
-            applied = event.envelope.sequence or applied
-        if until is not None and applied < until:
-            raise FeedUnavailable(f"{owner}'s feed ends at {applied}; sequence {until} is needed")
-        versions.replace_all(conn, owner, list(latest.values()))
-        conn.execute(update(owners).where(owners.c.owner == owner).values(history_from=applied))
-        self._set_applied(conn, owner, applied, todos_changed=bool(latest))
-        return applied
+            reached = event.envelope.sequence or reached
+        if until is not None and reached < until:
+            raise FeedUnavailable(f"{owner}'s feed ends at {reached}; sequence {until} is needed")
+        return Folded(reached, list(latest.values()))
+
+    def install(self, conn: Connection, owner: str, folded: Folded) -> int:
+        """Write a fold as the owner's projection; the caller holds the owner's lock and has
+        seen it at nothing (or reset it). Only each todo's last state gets a version, so the
+        history starts at the fold's sequence."""
+        versions.replace_all(conn, owner, folded.changes)
+        conn.execute(
+            update(owners).where(owners.c.owner == owner).values(history_from=folded.sequence)
+        )
+        self._set_applied(conn, owner, folded.sequence, todos_changed=bool(folded.changes))
+        return folded.sequence
 
     def _fill(self, conn: Connection, owner: str, applied: int, *, until: int | None) -> int:
         changes = []

@@ -3,8 +3,10 @@
 Without --owner: every owner known here, including those of the previous projection's tables,
 so after a deploy that changes the projection's shape one run brings every owner over.
 
-Each owner is rebuilt in one transaction holding that owner's projection lock, so a worker
-running at the same time waits and then carries on from where the rebuild left the stream.
+Each owner's feed is folded first with no lock held; then, in one short transaction holding
+that owner's projection lock, the fold replaces the projection and whatever the feed gained
+meanwhile is applied, so a worker running at the same time waits only for that and then carries
+on from where the rebuild left the stream.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ LEGACY_OWNERS = "owners"  # the projection's progress table before ADR 8
 
 def rebuild(engine: Engine, projection: Projection, owner: str) -> int:
     """Rebuild one owner; returns the sequence it reached."""
+    folded = projection.fold(owner, until=None)
     with engine.begin() as conn:
         projection.lock(conn, owner)
         projection.reset(conn, owner)
-        return projection.catch_up(conn, owner, 0, until=None)
+        projection.install(conn, owner, folded)
+        return projection.catch_up(conn, owner, folded.sequence, until=None)
 
 
 def known_owners(engine: Engine) -> list[str]:

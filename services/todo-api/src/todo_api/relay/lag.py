@@ -3,7 +3,8 @@
 The leader reports, every `every_seconds`, the age of the oldest event still owed to SNS, how
 many events are owed, and how many owners are paused after a refusal. Only the leader reports:
 when no relay leads, or the leader hangs, the metric goes missing, and the alarm treats missing
-data as breaching (infra/terraform/alarms.tf), so a silent relay is noticed like a slow one.
+data as breaching (infra/terraform/scaling_and_alarms.tf), so a silent relay is noticed like a
+slow one.
 """
 
 from __future__ import annotations
