@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 
 from taskoverflow_testing.plugin import AwsWorld
 from todo_api.application import TodoApplication
+from todo_api.calendar_export import CalendarExport
 from todo_api.domain.commands import CreateTodo
 from todo_api.domain.todo import decide
 from todo_api.relay.relay import Relay
@@ -83,6 +84,27 @@ def test_a_quiet_owner_goes_in_the_first_pass_however_long_anothers_backlog(
     bob = wait_published(pg_engine, "bob")
     # Two owners in the pass: each gets half of it, and bob's one event rides in its first call.
     assert published_before(pg_engine, "alice", bob) <= BATCH // 2
+
+
+def test_an_owners_calendar_request_goes_ahead_of_its_own_backlog_of_changes(
+    pg_engine: Engine, relay: Callable[[], None]
+) -> None:
+    backlog(pg_engine, "alice", BACKLOG)  # waiting when the relay starts, as after an outage
+    CalendarExport(pg_engine).request("alice")
+    relay()
+    requested = select(events.c.published_at).where(events.c.event_type == "CalendarRequested")
+    deadline = time.monotonic() + 60
+    while (moment := _scalar(pg_engine, requested)) is None:
+        assert time.monotonic() < deadline, "alice's calendar request was never published"
+        time.sleep(0.05)
+    went_first = published_before(pg_engine, "alice", moment) - 1  # less the request itself
+    # It travels in a FIFO group of its own, so it rides in the first call of the first pass.
+    assert went_first < BATCH, f"{went_first} of alice's changes went before her request"
+
+
+def _scalar(engine: Engine, query: Select[tuple[datetime | None]]) -> datetime | None:
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
 
 
 def test_an_owner_who_writes_during_anothers_drain_waits_a_pass_or_two(

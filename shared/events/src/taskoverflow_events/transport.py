@@ -39,11 +39,14 @@ def attributes_for(envelope: Routable) -> dict[str, dict[str, str]]:
 # state at its as_of whatever the projection has reached (ADR 8). '#' cannot occur in an owner's
 # name (todo_api/store/owners.py), so no owner's changes can share another's requests' group.
 CALENDAR_REQUESTS_GROUP_SUFFIX = "#calendars"
+# The event types that travel beside their owner's changes rather than behind them; the relay
+# lets them overtake the owner's unpublished changes too (todo_api/store/outbox.py).
+OWN_GROUP_EVENT_TYPES = frozenset({"CalendarRequested"})
 
 
 def message_group(envelope: Routable) -> str:
     """An owner's changes in one FIFO group, in order; its calendar requests in another."""
-    if envelope.event_type == "CalendarRequested":
+    if envelope.event_type in OWN_GROUP_EVENT_TYPES:
         return envelope.owner + CALENDAR_REQUESTS_GROUP_SUFFIX
     return envelope.owner
 

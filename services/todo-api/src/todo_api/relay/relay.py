@@ -3,7 +3,8 @@
 A pass takes up to `owners_per_pass` owners with unpublished events, in turns (round-robin by
 name), and up to an equal share of `batch_size` of each one's oldest events; their events are
 interleaved, so a quiet owner's one event rides in the pass's first PublishBatch however many
-events another owner has waiting. An owner's events always go out in its stream's order.
+events another owner has waiting. An owner's changes always go out in its stream's order; its
+calendar requests, which travel in a FIFO group of their own, go ahead of them (ADR 8).
 
 A crash between publish and mark re-publishes that pass on restart; the FIFO topic drops the
 repeat by MessageDeduplicationId (= event_id) within five minutes and consumers are idempotent

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, text, update
 
+from taskoverflow_events.transport import OWN_GROUP_EVENT_TYPES
 from todo_api.store.tables import events
 
 
@@ -86,14 +87,27 @@ def pending_owners(conn: Connection, *, after: str, limit: int) -> list[str]:
 
 
 def owner_pending(conn: Connection, owner: str, limit: int) -> list[StoredEvent]:
-    """An owner's oldest unpublished events, in its stream's order."""
-    rows = conn.execute(
-        select(*STORED_COLUMNS)
-        .where(events.c.owner == owner, events.c.published_at.is_(None))
-        .order_by(events.c.sequence)
-        .limit(limit)
+    """Up to `limit` of an owner's unpublished events: its calendar requests first, then its
+    oldest changes, each in the stream's order. A request travels in a FIFO group of its own and
+    the worker renders it at its as_of wherever the projection stands (ADR 8), so it need not
+    wait behind the owner's changes here either: after an outage, the owner's calendar goes out
+    in the relay's first pass, not after the owner's whole backlog."""
+    unpublished = (events.c.owner == owner, events.c.published_at.is_(None))
+    requests = [
+        stored_event(r)
+        for r in conn.execute(
+            select(*STORED_COLUMNS)
+            .where(*unpublished, events.c.event_type.in_(sorted(OWN_GROUP_EVENT_TYPES)))
+            .order_by(events.c.sequence)
+            .limit(limit)
+        )
+    ]
+    oldest = conn.execute(
+        select(*STORED_COLUMNS).where(*unpublished).order_by(events.c.sequence).limit(limit)
     )
-    return [stored_event(r) for r in rows]
+    ahead = {r.event_id for r in requests}
+    rest = [e for e in map(stored_event, oldest) if e.event_id not in ahead]
+    return (requests + rest)[:limit]
 
 
 def mark_published(conn: Connection, event_ids: Sequence[uuid.UUID]) -> None:

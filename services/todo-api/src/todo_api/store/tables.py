@@ -30,6 +30,8 @@ metadata = MetaData()
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 Position = BigInteger().with_variant(Integer(), "sqlite")
 
+_UNPUBLISHED_REQUESTS = text("published_at IS NULL AND event_type = 'CalendarRequested'")
+
 events = Table(
     "events",
     metadata,
@@ -59,6 +61,14 @@ events = Table(
         "sequence",
         postgresql_where=Column("published_at").is_(None),
         sqlite_where=Column("published_at").is_(None),
+    ),
+    # An owner's unpublished calendar requests, which the relay sends ahead of its changes.
+    Index(
+        "ix_events_unpublished_requests",
+        "owner",
+        "sequence",
+        postgresql_where=_UNPUBLISHED_REQUESTS,
+        sqlite_where=_UNPUBLISHED_REQUESTS,
     ),
     Index("ix_events_owner_todo", "owner", "todo_id"),
 )
