@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from taskoverflow_events.callback_urls import parse_networks
+from taskoverflow_events.webhook_secrets import main as derive_secret
 from taskoverflow_events.webhook_secrets import owner_secret
 from taskoverflow_testing.plugin import AwsEndpoint, aws_settings_for
+from todo_api.admin import owners as owners_admin
 from todo_api.api import create_app
 from todo_api.application import TodoApplication
 from todo_api.config import Settings
@@ -50,11 +52,26 @@ def test_rotating_shows_the_next_secret_and_the_old_one_signs_for_the_grace(
     assert at_once["webhook_secret"] == owner_secret(owners_cli.signing_key, "carol", 3)
     assert at_once["previous_valid_until"] is None
     assert "no owner" in owners_cli.refused("rotate-webhook-secret", "nobody")
-    # Without the key no secret can be shown, so nothing is changed.
-    monkeypatch.delenv("WEBHOOK_SIGNING_KEY")
-    assert "WEBHOOK_SIGNING_KEY" in owners_cli.refused("rotate-webhook-secret", "carol")
     monkeypatch.setenv("WEBHOOK_SIGNING_KEY", owners_cli.signing_key)
     assert owners_cli.run("rotate-webhook-secret", "carol")["webhook_secret_version"] == 4
+
+
+def test_where_the_key_is_not_the_version_is_shown_and_the_secret_derived_elsewhere(
+    owners_cli: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As on AWS: todo-api's tasks do not hold WEBHOOK_SIGNING_KEY (only the notifier does)."""
+    monkeypatch.delenv("WEBHOOK_SIGNING_KEY")
+    made = owners_cli.run("create", "erin")
+    assert (made["webhook_secret"], made["webhook_secret_version"]) == (None, 1)
+    assert owners_admin.main(["rotate-webhook-secret", "erin"]) == 0
+    out, err = capsys.readouterr()
+    assert "webhook_secret_version: 2" in out
+    assert "whsec_" not in out
+    assert "taskoverflow-webhook-secret erin 2" in err
+    # Where the key is (an operator's shell, with it read from Secrets Manager):
+    monkeypatch.setenv("WEBHOOK_SIGNING_KEY", owners_cli.signing_key)
+    assert derive_secret(["erin", "2"]) == 0
+    assert capsys.readouterr().out.strip() == owner_secret(owners_cli.signing_key, "erin", 2)
 
 
 def test_a_calendar_request_carries_the_owners_secret_versions_and_no_secret(

@@ -12,12 +12,20 @@ cannot contain ':' (store/owners.py in todo-api), so "<owner>:<version>" names o
 
 Rotation adds one to the version; for a grace period the previous version signs too, so a
 receiver can switch secrets without missing a delivery (as Stripe's webhooks do).
+
+`taskoverflow-webhook-secret OWNER VERSION` prints one secret wherever the key is. On AWS only
+the notifier is given the key, not todo-api, so `todo-api-owners` there prints the version and
+an operator derives the secret on their own machine, with the key read from Secrets Manager.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import hmac
+import os
+import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 # A prefix, not a secret: secret scanners and people can tell what a leaked value is.
@@ -64,3 +72,24 @@ def signing_secrets(
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="taskoverflow-webhook-secret",
+        description="Print an owner's webhook secret at a version, from WEBHOOK_SIGNING_KEY.",
+    )
+    parser.add_argument("owner")
+    parser.add_argument("version", type=int, help="as todo-api-owners printed it")
+    args = parser.parse_args(argv)
+    try:
+        key = check_signing_key(os.environ.get("WEBHOOK_SIGNING_KEY", ""))
+        print(owner_secret(key, args.owner, args.version))
+    except ValueError as exc:
+        print(f"taskoverflow-webhook-secret: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,7 +3,9 @@ webhook signing secrets.
 
 A token is printed once, when it is made, and never again: only its digest is stored. A webhook
 secret is printed once too, when the owner is made and at each rotation: it is derived from
-WEBHOOK_SIGNING_KEY and the owner's secret version, and only the version is stored (ADR 11).
+WEBHOOK_SIGNING_KEY and the owner's secret version, and only the version is stored (ADR 11);
+where the key is not set (todo-api's tasks on AWS), the version is printed for the secret to be
+derived elsewhere.
 Removing an owner keeps its name reserved for good (ADR 12). `--json` prints the same as one
 JSON object, for scripts.
 """
@@ -25,6 +27,9 @@ from todo_api.store import owners, webhook_secrets
 from todo_api.store.migrate import upgrade
 
 NO_KEY = "WEBHOOK_SIGNING_KEY is not set here, so the owner's webhook secret cannot be shown"
+# Where the key is not (todo-api's tasks on AWS), the version is printed instead, and the secret
+# is derived where the key is (webhook_secrets.py in the shared package).
+DERIVE = "derive it where the key is: taskoverflow-webhook-secret {owner} {version}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +76,7 @@ def _run(
             "feed_token": made.feed_token,
             "feed_url": feed_url + made.feed_token,
             "webhook_secret": owner_secret(key, made.owner, 1) if key else None,
+            "webhook_secret_version": 1,
         }
     if args.command == "rotate-token":
         return {"owner": args.owner, "token": owners.rotate_token(conn, args.owner)}
@@ -81,8 +87,6 @@ def _run(
         owners.revoke_feed_token(conn, args.owner)
         return {"owner": args.owner, "feed_token": None}
     if args.command == "rotate-webhook-secret":
-        if not key:
-            raise ValueError(NO_KEY + "; nothing was changed")
         grace = args.grace_seconds
         if grace is None:
             grace = settings.webhook_secret_grace_seconds
@@ -94,7 +98,7 @@ def _run(
         until = rotated.previous_valid_until
         return {
             "owner": args.owner,
-            "webhook_secret": owner_secret(key, args.owner, rotated.version),
+            "webhook_secret": owner_secret(key, args.owner, rotated.version) if key else None,
             "webhook_secret_version": rotated.version,
             "previous_valid_until": None if until is None else f"{until:%Y-%m-%dT%H:%M:%S}Z",
         }
@@ -132,8 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("(tokens are shown this once; only their digests are stored)")
         if result.get("webhook_secret"):
             print("(the webhook secret is shown this once; verify webhooks with it)")
-    if args.command == "create" and result.get("webhook_secret") is None:
-        print(f"todo-api-owners: {NO_KEY}; rotate-webhook-secret shows one", file=sys.stderr)
+    if "webhook_secret" in result and result["webhook_secret"] is None:
+        derive = DERIVE.format(owner=args.owner, version=result["webhook_secret_version"])
+        print(f"todo-api-owners: {NO_KEY}; {derive}", file=sys.stderr)
     return 0
 
 
