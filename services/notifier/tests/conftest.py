@@ -49,15 +49,17 @@ class Receiver:
     most_open: int = 0
     bytes_sent: int = 0
     url: str = ""
+    host: str = "127.0.0.1"  # any loopback address; 127.0.0.2 stands in for another host
+    bind_port: int = 0  # 0: a free one
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _released: threading.Event = field(default_factory=threading.Event)
     _listener: socket.socket | None = None
 
     def start(self) -> Receiver:
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server((self.host, self.bind_port))
         self._listener.settimeout(0.2)
         scheme = "https" if self.tls else "http"
-        self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}/hooks/calendar"
+        self.url = f"{scheme}://{self.host}:{self._listener.getsockname()[1]}/hooks/calendar"
         if self.tls:
             self.tls.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
         threading.Thread(target=self._accept, daemon=True).start()

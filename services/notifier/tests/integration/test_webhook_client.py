@@ -124,22 +124,30 @@ def test_a_name_that_resolves_to_an_internal_address_is_refused_without_connecti
 
 
 def test_dns_rebinding_cannot_steer_the_connection_inside(receivers: Receivers) -> None:
-    """The checks see a public address for `localhost` (the resolver the notifier is given
-    answers so), while the machine's own resolver says 127.0.0.1, where something listens. A
-    client that resolved the name again to connect, through any resolver, would reach it."""
-    hook = receivers([204])
+    """The checks see 127.0.0.2 for `localhost` (the resolver the notifier is given answers so,
+    and only 127.0.0.2 is allowed), while the machine's own resolver says 127.0.0.1, where
+    another receiver listens on the same port. A client that resolved the name again to
+    connect, through any resolver, would reach that one; the request must reach the checked
+    address, with the name kept in the Host header. Nothing leaves the machine."""
+    inside = receivers([204])
+    checked = receivers([204], host="127.0.0.2", bind_port=inside.port)
     lookups: list[str] = []
 
-    def public_answer(host: str) -> list[str]:
+    def checked_answer(host: str) -> list[str]:
         lookups.append(host)
-        return ["93.184.216.34"]
+        return ["127.0.0.2"]
 
-    url = f"http://localhost:{hook.port}/"
-    result = WebhookClient(deadline_seconds=1.0, resolver=public_answer).post(url, BODY, HEADERS)
-    assert result.status_code is None, "no answer: the checked public address is unreachable here"
+    only_checked = parse_networks("127.0.0.2/32")
+    guarded = WebhookClient(
+        deadline_seconds=2.0, allowed_networks=only_checked, resolver=checked_answer
+    )
+    result = guarded.post(f"http://localhost:{inside.port}/", BODY, HEADERS)
+    assert result.status_code == 204, result
     assert lookups == ["localhost"], "resolved once, by the resolver whose answer was checked"
+    [request] = checked.wait_for(1, timeout=2)
+    assert request.headers["host"] == f"localhost:{inside.port}"
     time.sleep(0.3)
-    assert hook.seen == [], "nothing reached the inside"
+    assert inside.seen == [], "nothing reached the address the name resolves to otherwise"
 
 
 def test_a_name_that_turns_internal_after_the_request_is_refused(receivers: Receivers) -> None:
