@@ -147,3 +147,19 @@ def test_publishing_stops_before_the_next_call_once_told_to(gated_aws: AwsWorld)
     outcome = publisher.publish_messages(messages, may_continue=lambda: next(answers))
     assert outcome.published == [m.event_id for m in messages[:10]]
     assert (outcome.failed, outcome.held_back) == ({}, [])
+
+
+def test_a_check_that_fails_between_calls_still_reports_what_went_out(gated_aws: AwsWorld) -> None:
+    """The relay's check is its lease, on the database: should the database be away between two
+    calls, the first call's events must be reported published, or they go out again."""
+    arn = gated_aws.topic_arn(TOPIC)
+    publisher = Publisher(gated_aws.settings.client("sns"), arn)
+    messages = [message("jo") for _ in range(25)]
+    answers = iter([True])
+
+    def lease_held() -> bool:
+        return next(answers)  # the second check raises, as a lost database would
+
+    with pytest.raises(PublishInterrupted) as interrupted:
+        publisher.publish_messages(messages, may_continue=lease_held)
+    assert interrupted.value.outcome.published == [m.event_id for m in messages[:10]]

@@ -15,6 +15,7 @@ from taskoverflow_events.consumer import BatchHandler, Handler, QueueConsumer
 from taskoverflow_events.db_auth import DatabasePassword, database_password_from_env
 from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import Publisher
+from taskoverflow_events.quotas import SQS_MAX_WAIT_SECONDS
 from taskoverflow_events.startup import retry_until
 from taskoverflow_events.versions import parse_write_versions
 
@@ -43,11 +44,20 @@ def common_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "aws": aws,
         "log_json": None if json_logs is None else json_logs.lower() in ("1", "true", "yes"),
         "log_level": env.get("LOG_LEVEL", "INFO"),
-        "consumer_wait_seconds": int(env.get("CONSUMER_WAIT_SECONDS", "10")),
-        "consumer_concurrency": int(env.get("CONSUMER_CONCURRENCY", "4")),
+        "consumer_wait_seconds": _within(env, "CONSUMER_WAIT_SECONDS", 10, 0, SQS_MAX_WAIT_SECONDS),
+        "consumer_concurrency": _within(env, "CONSUMER_CONCURRENCY", 4, 1, 64),
         "database_password": database_password_from_env(env, aws),
         "write_versions": parse_write_versions(env.get("EVENT_WRITE_VERSIONS")),
     }
+
+
+def _within(env: Mapping[str, str], name: str, default: int, least: int, most: int) -> int:
+    """A whole number setting, refused at start-up when out of range: SQS refuses every receive
+    whose wait is past 20 s, and a consumer would only log a warning per refused receive."""
+    value = int(env.get(name, str(default)))
+    if not least <= value <= most:
+        raise ValueError(f"{name} must be {least} to {most}, not {value}")
+    return value
 
 
 def publisher_for(aws: AwsSettings, topic: str, *, read_timeout: float = 30) -> Publisher:

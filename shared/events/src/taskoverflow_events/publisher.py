@@ -154,7 +154,7 @@ class Publisher:
             batch = [e for e in work.popleft() if not self._held(e, refused_groups, outcome)]
             if not batch:
                 continue
-            if may_continue is not None and not may_continue():
+            if may_continue is not None and not self._may_continue(may_continue, outcome):
                 break
             try:
                 response = self._sns.publish_batch(
@@ -182,6 +182,15 @@ class Publisher:
                 continue
             self._record(batch, response, refused_groups, outcome)
         return outcome
+
+    @staticmethod
+    def _may_continue(may_continue: Callable[[], bool], outcome: PublishOutcome) -> bool:
+        """The caller's check (the relay's lease, on the database) may fail too: what went out
+        before it must still be reported, or it is published again."""
+        try:
+            return may_continue()
+        except Exception as exc:
+            raise PublishInterrupted(outcome) from exc
 
     def _record(
         self,

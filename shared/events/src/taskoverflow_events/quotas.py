@@ -19,6 +19,7 @@ Sources:
   10 entries per batch; 10 message attributes per message.
 - SNS and SQS API References, MessageGroupId: up to 128 characters, alphanumerics and
   punctuation (!"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~).
+- SQS API Reference, ReceiveMessage: WaitTimeSeconds 0 to 20 (a long poll waits at most 20 s).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ SNS_MIN_MAX_MESSAGE_BYTES = 1_024
 SNS_CEILING_MAX_MESSAGE_BYTES = 1_048_576
 SQS_CEILING_MAX_MESSAGE_BYTES = 1_048_576
 MESSAGE_GROUP_ID_MAX = 128
+SQS_MAX_WAIT_SECONDS = 20
 _MESSAGE_GROUP_ID = re.compile(
     f"[A-Za-z0-9{re.escape(string.punctuation)}]{{1,{MESSAGE_GROUP_ID_MAX}}}"
 )
