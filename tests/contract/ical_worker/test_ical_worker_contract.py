@@ -4,6 +4,7 @@ producer of CalendarGenerationStarted and CalendarGenerated (valid, and routed b
 of the notifier's and todo-api's subscriptions)."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -49,7 +50,11 @@ def test_ical_worker_reads_every_version_and_emits_valid_routable_events(
         publish_verbatim(aws.settings, topic, stream("TodoChanged", version, sequence, extra))
     for version in [v for t, v, _ in REGISTRY if t == "CalendarRequested"]:
         sequence += 1
-        body = stream("CalendarRequested", version, sequence, extra, as_of=sequence - 1)
+        # Asked just now: the sample's own deadline passed long ago, which would fail the job.
+        due = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+        body = stream(
+            "CalendarRequested", version, sequence, extra, as_of=sequence - 1, deadline_at=due
+        )
         publish_verbatim(aws.settings, topic, body)
     assert run_until_handled(consumer, sequence) == sequence
     # calendar-events is a standard topic: SNS may deliver the two in either order, and todo-api

@@ -14,6 +14,7 @@ from taskoverflow_events import DecodedEvent
 from taskoverflow_testing.contracts import validate_envelope
 from taskoverflow_testing.ports import free_port
 from taskoverflow_testing.queues import TopicTap, bodies
+from todo_api.calendar_export import CalendarExport
 
 from .conftest import OWNER, TodoApi, create
 
@@ -65,3 +66,25 @@ def _with_receive_count(event: DecodedEvent, count: int) -> DecodedEvent:
     from dataclasses import replace
 
     return replace(event, receive_count=count)
+
+
+def test_a_request_met_after_its_deadline_ends_failed_and_renders_nothing(
+    todo_api: TodoApi,
+    make_worker: Callable[..., CalendarWorker],
+    calendar_tap: TopicTap,
+    worker_engine: Engine,
+) -> None:
+    """todo-api fails a job at its deadline; a calendar rendered after it would tell the job's
+    webhook receiver the opposite of the job's status."""
+    create(todo_api, "a", 1)
+    late = CalendarExport(todo_api.todos.engine, job_deadline_seconds=0)  # due as it is asked
+    job_id = late.request(OWNER, callback_url="https://hooks.example.com/x")
+    request = todo_api.events()[-1]
+    make_worker().render_calendar(request)
+    published = bodies(calendar_tap.read(1, timeout=10, settle=0.5))
+    assert [b["event_type"] for b in published] == ["CalendarGenerationFailed"]
+    failed = published[0]["data"]
+    assert (failed["job_id"], failed["error"]["code"]) == (job_id, "deadline_exceeded")
+    assert failed["notify"] == "https://hooks.example.com/x", "its receiver hears it failed"
+    with worker_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM rendered_jobs")).scalar_one() == 0

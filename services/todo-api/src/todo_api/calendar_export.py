@@ -58,6 +58,7 @@ class CalendarExport:
         *,
         max_open_jobs: int = 0,
         notification_deadline_seconds: float = DEFAULT_NOTIFICATION_DEADLINE_SECONDS,
+        job_deadline_seconds: float | None = None,
     ) -> None:
         """`max_open_jobs`: how many open jobs one owner may have (unfinished, or waiting for
         their webhook's fate); 0 for no cap. A job whose webhook's fate is still unknown this
@@ -66,6 +67,10 @@ class CalendarExport:
         self._clock = clock
         self._max_open_jobs = max_open_jobs
         self._notification_deadline = timedelta(seconds=notification_deadline_seconds)
+        # Written into each request as its deadline_at, for the worker (JOB_DEADLINE_SECONDS).
+        self._job_deadline = (
+            None if job_deadline_seconds is None else timedelta(seconds=job_deadline_seconds)
+        )
 
     def request(
         self,
@@ -80,6 +85,8 @@ class CalendarExport:
         across processes. Raises TooManyOpenJobs, with nothing written, past the cap."""
         job_id = uuid.uuid4()
         signing: WebhookSigningV1 | None = None
+        now = self._clock()
+        deadline_at = None if self._job_deadline is None else now + self._job_deadline
 
         def payload(sequence: int) -> CalendarRequestedV1:
             return CalendarRequestedV1(
@@ -88,13 +95,13 @@ class CalendarExport:
                 options=CalendarOptionsV1(include_completed=include_completed),
                 notify=callback_url,
                 signing=signing,
+                deadline_at=deadline_at,
             )
 
         with self.engine.begin() as conn:
             if callback_url is not None:
                 signing = webhook_secrets.signing(conn, owner)
             envelope = event_store.append_one(conn, owner, payload, correlation_id=str(job_id))
-            now = self._clock()
             if self._max_open_jobs and self._open_jobs(conn, owner, now) >= self._max_open_jobs:
                 raise TooManyOpenJobs(self._max_open_jobs)
             jobs.create(

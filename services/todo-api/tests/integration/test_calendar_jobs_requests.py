@@ -2,6 +2,7 @@
 accepted or refused before anything is recorded, and its job can be asked about at once."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,13 +24,19 @@ def test_a_request_is_one_calendar_requested_event_as_of_the_sequence_before_it(
 ) -> None:
     client.post("/api/v1/todos", json={"title": "a"})
     client.post("/api/v1/todos", json={"title": "b"})
+    before = datetime.now(UTC)
     job_id = request_job(
         client, {"include_completed": False, "callback_url": "https://hooks.example.com/x"}
     )
+    after = datetime.now(UTC)
     last = client.get("/api/v1/events").json["events"][-1]
     assert last["event_type"] == "CalendarRequested"
     assert last["sequence"] == 3
     assert last["correlation_id"] == job_id
+    # When the job fails if unfinished: JOB_DEADLINE_SECONDS (600 by default) after it was asked.
+    deadline_at = datetime.fromisoformat(last["data"].pop("deadline_at"))
+    assert before + timedelta(seconds=600) <= deadline_at
+    assert deadline_at <= after + timedelta(seconds=600)
     assert last["data"] == {
         "job_id": job_id,
         "as_of": 2,

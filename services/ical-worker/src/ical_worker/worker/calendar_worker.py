@@ -26,6 +26,7 @@ from ical_worker.feed import FeedUnavailable
 from ical_worker.projection import Projection
 from ical_worker.storage import CalendarStore
 from ical_worker.worker.announcement import Announcement
+from ical_worker.worker.deadlines import DEADLINE_EXCEEDED, PAST_DEADLINE, past_deadline
 from ical_worker.worker.feed_refresher import LiveFeeds
 from ical_worker.worker.rendering import Renderer, envelope
 from taskoverflow_events import DecodedEvent
@@ -95,6 +96,10 @@ class CalendarWorker:
             done = self._renderer.rendered(request.job_id)
             if done is not None:
                 log.info("calendar already rendered; republishing its outcome")
+            elif past_deadline(request):
+                log.warning("calendar request past its deadline; not rendered")
+                self._end_failed(event, request, DEADLINE_EXCEEDED, PAST_DEADLINE, None)
+                return
             else:
                 started = self._announce([event])
                 done = self._render([event])[0]
@@ -125,6 +130,7 @@ class CalendarWorker:
             len(events) == 1
             or sequences != list(range(sequences[0], sequences[0] + len(events)))
             or any(e.receive_count > 1 for e in events)
+            or any(past_deadline(r) for r in requests)
             or self._renderer.any_rendered([r.job_id for r in requests])
         ):
             for event in events:
@@ -173,10 +179,19 @@ class CalendarWorker:
             attempts=event.receive_count,
             exc_info=failure,
         )
+        message = str(failure)[:500] or type(failure).__name__
+        self._end_failed(event, request, code, message, started)
+
+    def _end_failed(
+        self,
+        event: DecodedEvent,
+        request: CalendarRequestedV1,
+        code: str,
+        message: str,
+        started: Announcement | None,
+    ) -> None:
         failed = CalendarGenerationFailedV1(
-            job_id=request.job_id,
-            error=ErrorV1(code=code, message=str(failure)[:500] or type(failure).__name__),
-            notify=request.notify,
+            job_id=request.job_id, error=ErrorV1(code=code, message=message), notify=request.notify
         )
         unsent = started.unsent() if started is not None else []
         self._publisher.publish_all([*unsent, envelope(event, failed)])

@@ -48,6 +48,7 @@ def create_app(
         application.engine,
         max_open_jobs=settings.open_jobs_per_owner,
         notification_deadline_seconds=settings.notification_deadline_seconds,
+        job_deadline_seconds=settings.job_deadline_seconds,
     )
     rate_limits = OwnerRateLimits(
         application.engine,
