@@ -40,12 +40,16 @@ def test_nothing_reaches_aws_before_make_test_passes_on_postgresql() -> None:
     assert workflow["on"]["push"]["branches"] == ["main"]
     assert "workflow_dispatch" in workflow["on"]
     test = jobs()["test"]
-    step_running(test, "make test")
+    ci = step_running(test, ".ci/run")
+    assert ci["env"]["CI_REQUIRE_LOCALSTACK"] == "1", "the LocalStack leg may not be skipped"
+    assert "make test" in (REPO / ".ci/run").read_text()
+    assert "CI_REQUIRE_LOCALSTACK" in (REPO / ".ci/run").read_text()
     postgres = test["services"]["postgres"]
     assert postgres["env"]["POSTGRES_HOST_AUTH_METHOD"] == "trust", "the tests use no password"
     assert "5432:5432" in postgres["ports"], "the tests reach PostgreSQL on 127.0.0.1:5432"
     (python,) = steps_using(test, "actions/setup-python")
-    assert python["with"]["python-version"] == "3.11"
+    # 3.13 for LocalStack's runtime; 3.11, listed last, is the default python3 make test uses.
+    assert python["with"]["python-version"].split() == ["3.13", "3.11"]
     assert jobs()["images"]["needs"] == "test"
     assert jobs()["plan"]["needs"] == "images"
 
