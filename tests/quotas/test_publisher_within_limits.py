@@ -10,6 +10,7 @@ import pytest
 from taskoverflow_events import new_envelope, quotas
 from taskoverflow_events.publisher import OutgoingMessage, Publisher, PublishInterrupted
 from taskoverflow_events.schemas.calendar_generation_started import CalendarGenerationStartedV1
+from taskoverflow_events.schemas.calendar_requested import CalendarRequestedV1
 from taskoverflow_events.transport import attributes_for
 from taskoverflow_testing.plugin import AwsWorld
 from taskoverflow_testing.queues import TopicTap, bodies
@@ -163,3 +164,24 @@ def test_a_check_that_fails_between_calls_still_reports_what_went_out(gated_aws:
     with pytest.raises(PublishInterrupted) as interrupted:
         publisher.publish_messages(messages, may_continue=lease_held)
     assert interrupted.value.outcome.published == [m.event_id for m in messages[:10]]
+
+
+def test_a_refused_change_does_not_hold_back_its_owners_calendar_request(
+    gated_aws: AwsWorld, quota_gate: QuotaGate
+) -> None:
+    """A request travels in a FIFO group of its own (`<owner>#calendars`), so a refusal in the
+    owner's changes holds back the changes after it, not the request."""
+    arn = gated_aws.topic_arn(TOPIC)
+    change_1, change_2 = message("gus"), message("gus")
+    request = OutgoingMessage.from_envelope(
+        new_envelope(CalendarRequestedV1(job_id=uuid.uuid4(), as_of=2), producer="t", owner="gus")
+    )
+    quota_gate.refuse_entry = lambda e: (
+        "KMSThrottling" if str(change_1.event_id) in e["Message"] else None
+    )
+    outcome = Publisher(gated_aws.settings.client("sns"), arn).publish_messages(
+        [change_1, change_2, request]
+    )
+    assert list(outcome.failed) == [change_1.event_id]
+    assert outcome.held_back == [change_2.event_id]
+    assert outcome.published == [request.event_id]

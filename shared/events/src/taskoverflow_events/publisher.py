@@ -34,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from taskoverflow_events import quotas
 from taskoverflow_events.codec import encode
 from taskoverflow_events.envelope import Envelope
-from taskoverflow_events.transport import attributes_for, fifo_fields
+from taskoverflow_events.transport import attributes_for, fifo_fields, message_group
 
 log = structlog.get_logger("taskoverflow.publisher")
 
@@ -148,7 +148,7 @@ class Publisher:
         limit = self.max_message_bytes
         work = deque(quotas.batches(entries, lambda e: e.size, max_bytes=limit))
         refused_groups: set[str] = set(
-            m.owner for m in messages if self.fifo and m.event_id in outcome.failed
+            message_group(m) for m in messages if self.fifo and m.event_id in outcome.failed
         )
         while work:
             batch = [e for e in work.popleft() if not self._held(e, refused_groups, outcome)]
@@ -178,7 +178,7 @@ class Publisher:
                 else:
                     self._refuse(batch[0], f"{code}: {error.get('Message', '')}".strip(), outcome)
                     if self.fifo:
-                        refused_groups.add(batch[0].message.owner)
+                        refused_groups.add(message_group(batch[0].message))
                 continue
             self._record(batch, response, refused_groups, outcome)
         return outcome
@@ -211,12 +211,12 @@ class Publisher:
             if i in refused or i not in accepted:
                 self._refuse(entry, refused.get(i, "no result for this entry"), outcome)
                 if self.fifo:
-                    refused_groups.add(entry.message.owner)
+                    refused_groups.add(message_group(entry.message))
             elif not self._held(entry, refused_groups, outcome):
                 outcome.published.append(entry.message.event_id)
 
     def _held(self, entry: _Entry, refused_groups: set[str], outcome: PublishOutcome) -> bool:
-        if entry.message.owner in refused_groups:
+        if message_group(entry.message) in refused_groups:
             outcome.held_back.append(entry.message.event_id)
             return True
         return False
@@ -233,7 +233,7 @@ class Publisher:
         if self.fifo:
             request.update(fifo_fields(message))
         problem = quotas.attribute_problem(attributes) or (
-            quotas.message_group_problem(message.owner) if self.fifo else None
+            quotas.message_group_problem(message_group(message)) if self.fifo else None
         )
         if problem:
             outcome.failed[message.event_id] = f"refused before sending: {problem}"

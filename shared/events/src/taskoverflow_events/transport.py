@@ -40,7 +40,8 @@ def attributes_for(envelope: Routable) -> dict[str, dict[str, str]]:
 # name (todo_api/store/owners.py), so no owner's changes can share another's requests' group.
 CALENDAR_REQUESTS_GROUP_SUFFIX = "#calendars"
 # The event types that travel beside their owner's changes rather than behind them; the relay
-# lets them overtake the owner's unpublished changes too (todo_api/store/outbox.py).
+# lets them overtake the owner's unpublished changes too (todo_api/store/tables.py names the
+# same type in the partial index it finds them by).
 OWN_GROUP_EVENT_TYPES = frozenset({"CalendarRequested"})
 
 

@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, text, update
 
-from taskoverflow_events.transport import OWN_GROUP_EVENT_TYPES
-from todo_api.store.tables import events
+from todo_api.store.tables import UNPUBLISHED_REQUESTS, events
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +96,7 @@ def owner_pending(conn: Connection, owner: str, limit: int) -> list[StoredEvent]
         stored_event(r)
         for r in conn.execute(
             select(*STORED_COLUMNS)
-            .where(*unpublished, events.c.event_type.in_(sorted(OWN_GROUP_EVENT_TYPES)))
+            .where(events.c.owner == owner, UNPUBLISHED_REQUESTS)
             .order_by(events.c.sequence)
             .limit(limit)
         )

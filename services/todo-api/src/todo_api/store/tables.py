@@ -30,7 +30,9 @@ metadata = MetaData()
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 Position = BigInteger().with_variant(Integer(), "sqlite")
 
-_UNPUBLISHED_REQUESTS = text("published_at IS NULL AND event_type = 'CalendarRequested'")
+# The relay finds an owner's unpublished calendar requests with this very clause (store/outbox.py),
+# so the query always matches the partial index below, on PostgreSQL and SQLite alike.
+UNPUBLISHED_REQUESTS = text("published_at IS NULL AND event_type = 'CalendarRequested'")
 
 events = Table(
     "events",
@@ -67,8 +69,8 @@ events = Table(
         "ix_events_unpublished_requests",
         "owner",
         "sequence",
-        postgresql_where=_UNPUBLISHED_REQUESTS,
-        sqlite_where=_UNPUBLISHED_REQUESTS,
+        postgresql_where=UNPUBLISHED_REQUESTS,
+        sqlite_where=UNPUBLISHED_REQUESTS,
     ),
     Index("ix_events_owner_todo", "owner", "todo_id"),
 )
