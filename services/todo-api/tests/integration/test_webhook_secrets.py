@@ -63,7 +63,9 @@ def test_where_the_key_is_not_the_version_is_shown_and_the_secret_derived_elsewh
     monkeypatch.delenv("WEBHOOK_SIGNING_KEY")
     made = owners_cli.run("create", "erin")
     assert (made["webhook_secret"], made["webhook_secret_version"]) == (None, 1)
-    assert owners_admin.main(["rotate-webhook-secret", "erin"]) == 0
+    # A forgotten export must not rotate unseen: only when asked to.
+    assert "WEBHOOK_SIGNING_KEY" in owners_cli.refused("rotate-webhook-secret", "erin")
+    assert owners_admin.main(["rotate-webhook-secret", "erin", "--version-only"]) == 0
     out, err = capsys.readouterr()
     assert "webhook_secret_version: 2" in out
     assert "whsec_" not in out

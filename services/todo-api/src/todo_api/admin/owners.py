@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("owner")
         if name == "rotate-webhook-secret":
             command.add_argument(
+                "--version-only",
+                action="store_true",
+                help="where WEBHOOK_SIGNING_KEY is not set (todo-api on AWS): rotate anyway and"
+                " print the new version, to derive the secret where the key is",
+            )
+            command.add_argument(
                 "--grace-seconds",
                 type=float,
                 help="how long the old secret also signs (default WEBHOOK_SECRET_GRACE_SECONDS,"
@@ -87,6 +93,9 @@ def _run(
         owners.revoke_feed_token(conn, args.owner)
         return {"owner": args.owner, "feed_token": None}
     if args.command == "rotate-webhook-secret":
+        if not key and not args.version_only:
+            # A forgotten export must not start the old secret's grace unseen.
+            raise ValueError(NO_KEY + "; nothing was changed (--version-only rotates anyway)")
         grace = args.grace_seconds
         if grace is None:
             grace = settings.webhook_secret_grace_seconds
