@@ -1,7 +1,8 @@
 """Bring a database to the latest schema: `todo-api-migrate` (python -m todo_api.store.migrate).
 
-todo-api migrates once per deploy (a one-off task before the services), not at every start, so it
-needs no lock against itself."""
+The setup task migrates at each release, and `todo-api-owners` migrates before it acts, so two
+may meet: on PostgreSQL they take turns under a lock (schema_migrations.py). On SQLite the
+migrations run as Alembic's own transactions, since 0006 and 0011 build an index outside one."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ from taskoverflow_events.schema_migrations import upgrade_schema
 from todo_api.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number will do: it names the lock todo-api's migrations run under.
+MIGRATION_LOCK_KEY = 0x7A5C_0101
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    upgrade_schema(engine, MIGRATIONS, revision)
+    upgrade_schema(
+        engine, MIGRATIONS, revision, lock_key=MIGRATION_LOCK_KEY, sqlite_in_one_transaction=False
+    )
 
 
 def main() -> int:
