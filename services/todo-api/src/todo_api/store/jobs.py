@@ -149,8 +149,10 @@ def fail_overdue(
     conn: Connection, *, requested_before: datetime, now: datetime, limit: int = 1_000
 ) -> list[str]:
     """Fail up to `limit` jobs still unfinished that were asked for before `requested_before`.
-    A webhook such a job asked for is failed with it (`notified` false: its fate is known, and
-    the job no longer counts as open): no calendar event will ever ask for it."""
+    A webhook such a job asked for is failed with it (`notified` false), so the job no longer
+    counts as open. A worker that meets the request after its deadline fails it the same way
+    (deadline_exceeded) and the notifier then tells the receiver so: that report, when it comes,
+    replaces this one."""
     overdue = (
         select(calendar_jobs.c.job_id)
         .where(
@@ -175,7 +177,7 @@ def fail_overdue(
             notification_error=case(
                 (
                     calendar_jobs.c.callback_url.is_not(None),
-                    "the job ended at its deadline; no webhook was sent",
+                    "the job ended at its deadline; no webhook had been sent",
                 ),
                 else_=None,
             ),
