@@ -7,6 +7,8 @@ deadlock upgrading a read lock, and WAL lets readers work during a write.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,7 +99,7 @@ def make_engine(
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let the "begin" hook below emit BEGIN
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -107,6 +109,21 @@ def make_engine(
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any, *, within_seconds: float = 30.0) -> None:
+    """Switching a new database file to WAL needs it to itself, and SQLite answers "database is
+    locked" at once rather than through the busy timeout when another process is opening the
+    same file (processes that start together, as `make run`'s do): try again, for a while."""
+    deadline = time.monotonic() + within_seconds
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _password_per_connection(engine: Engine, source: PasswordSource) -> None:
