@@ -8,12 +8,14 @@ once, with the reason as an attribute: on a FIFO queue it would otherwise hold i
 On FIFO queues, once a message of a group fails, the rest of that group in the batch is left
 alone, so an owner's events are never applied out of order.
 
-Several receive loops run at once (`concurrency`), so one group's long batch (an owner's
+Several loops handle batches at once (`concurrency`), so one group's long batch (an owner's
 backlog, a slow render) never holds up another group's messages: SQS hands a FIFO group to one
-receiver at a time, so while one loop works through a group the others get the rest. A loop
-long-polls only while no other loop is busy; otherwise it polls without waiting and pauses
-0.2 s (at most five calls a second a loop, and only while there is work), so an
-emulator that spins on a long poll (moto, on a FIFO queue whose only group is taken) is spared.
+receiver at a time, so while one loop works through a group the others get the rest. The loops
+take turns to receive (one ReceiveMessage in flight per consumer), and a loop long-polls only
+while no batch is in hand; otherwise it polls without waiting and pauses 0.2 s when nothing came
+(at most five calls a second per consumer, and only while there is work). An idle consumer so
+costs one long poll at a time, and an emulator that spins on a long poll while a FIFO queue's
+groups are taken (moto scans the whole queue again and again) is never asked to.
 A handler busy for more than `max_handler_seconds` is taken to be stuck: its messages are let
 go to another consumer rather than held for good.
 """
@@ -50,6 +52,9 @@ log = structlog.get_logger("taskoverflow.consumer")
 TRANSIENT_RETRY_SECONDS = 20.0
 # While another loop is busy: how long an empty short poll pauses before the next.
 BUSY_POLL_SECONDS = 0.2
+# How long a loop waits for its turn to receive beyond the longest poll, before it gives up
+# this turn (a receive stuck past its own socket timeouts must not stop every loop for good).
+TURN_MARGIN_SECONDS = 60.0
 
 
 class QueueConsumer:
@@ -86,6 +91,7 @@ class QueueConsumer:
         self.concurrency = max(1, concurrency)
         self._busy = 0  # loops handling a batch right now
         self._busy_lock = threading.Lock()
+        self._receiving = threading.Lock()  # the loops' turns to receive
         attrs = sqs.get_queue_attributes(
             QueueUrl=queue_url, AttributeNames=["VisibilityTimeout", "RedrivePolicy", "FifoQueue"]
         )["Attributes"]
@@ -141,34 +147,45 @@ class QueueConsumer:
 
     # -- one batch -------------------------------------------------------------------------
 
+    def _receive(self) -> tuple[list[dict[str, Any]], bool]:
+        """This loop's turn to receive: the messages, counted busy before the next loop's turn
+        (so it sees them in hand), and whether the poll was short (see the module docstring)."""
+        if not self._receiving.acquire(timeout=self._wait + TURN_MARGIN_SECONDS):
+            return [], True
+        try:
+            wait = self._wait if self._busy == 0 else 0
+            response = self._sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=self._batch_size,
+                WaitTimeSeconds=wait,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
+            )
+            messages: list[dict[str, Any]] = response.get("Messages", [])
+            if messages:
+                with self._busy_lock:
+                    self._busy += 1
+            return messages, wait == 0
+        finally:
+            self._receiving.release()
+
     def run_once(self) -> BatchReport:
-        # Long-poll only while no other loop is busy: see the module's docstring.
-        wait = self._wait if self._busy == 0 else 0
-        response = self._sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=wait,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
-        )
-        messages: list[dict[str, Any]] = response.get("Messages", [])
-        report = BatchReport(received=len(messages), short_poll=wait == 0)
+        messages, short_poll = self._receive()
+        report = BatchReport(received=len(messages), short_poll=short_poll)
         if not messages:
             return report
-        batch = Batch(
-            fifo=self.fifo,
-            report=report,
-            handlers=self._handlers,
-            batch_handlers=self._batch_handlers,
-            decode=self._decode,
-            calls=self._calls,
-            liveness=self._liveness,
-            stopping=self._stopping,
-            retry_until=time.monotonic() + self._transient_retry,
-        )
-        with self._busy_lock:
-            self._busy += 1
         try:
+            batch = Batch(
+                fifo=self.fifo,
+                report=report,
+                handlers=self._handlers,
+                batch_handlers=self._batch_handlers,
+                decode=self._decode,
+                calls=self._calls,
+                liveness=self._liveness,
+                stopping=self._stopping,
+                retry_until=time.monotonic() + self._transient_retry,
+            )
             with Heartbeat(
                 messages,
                 self.extend_visibility,

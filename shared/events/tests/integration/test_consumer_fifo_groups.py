@@ -139,3 +139,54 @@ def test_groups_in_one_batch_are_handled_at_once_and_each_deleted_when_through(
     assert report.received == 2, "both groups came in one batch"
     assert seen == {"bob handled": True, "left while alice works": 1}
     assert count(aws, url) == 0
+
+
+def test_the_loops_take_turns_to_receive_and_long_poll_only_with_no_batch_in_hand(
+    aws: AwsWorld,
+) -> None:
+    """Several loops long-polling at once cost a request each for nothing, and one that
+    long-polls while another holds the queue's only group makes moto scan the queue for the
+    whole wait (the `make run` bench saw moto at a full core, every calendar waiting on it)."""
+    url = make_queue(aws, fifo=True, visibility=30)
+    for _ in range(20):
+        send(aws, url, event_body("alice"), group="alice")
+    sqs = aws.settings.client("sqs")
+    lock = threading.Lock()
+    seen = {"in flight": 0, "most in flight": 0, "long polls during a batch": 0, "handling": 0}
+
+    def before_receive(params: dict[str, object], **_: object) -> None:
+        with lock:
+            seen["in flight"] += 1
+            seen["most in flight"] = max(seen["most in flight"], seen["in flight"])
+            if params["WaitTimeSeconds"] and seen["handling"]:
+                seen["long polls during a batch"] += 1
+
+    def after_receive(**_: object) -> None:
+        with lock:
+            seen["in flight"] -= 1
+
+    sqs.meta.events.register("before-parameter-build.sqs.ReceiveMessage", before_receive)
+    sqs.meta.events.register("after-call.sqs.ReceiveMessage", after_receive)
+    handled: list[str] = []
+
+    def handle(event: DecodedEvent) -> None:
+        with lock:
+            seen["handling"] += 1
+        time.sleep(0.05)
+        with lock:
+            seen["handling"] -= 1
+            handled.append(event.envelope.owner)
+            if len(handled) == 20:
+                loop.stop()
+
+    loop = QueueConsumer(
+        sqs, url, {"CalendarGenerationStarted": handle}, wait_time_seconds=2, concurrency=4
+    )
+    runner = threading.Thread(target=loop.run, kwargs={"max_batches": 60})
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive()
+    assert handled == ["alice"] * 20
+    assert seen["most in flight"] == 1, "one ReceiveMessage at a time"
+    assert seen["long polls during a batch"] == 0
+    assert count(aws, url) == 0
