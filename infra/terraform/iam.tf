@@ -3,10 +3,10 @@
 # to the database as its service's role.
 locals {
   consume = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
-  queue_of = {
-    "todo-api-consumer" = "todo-api-calendar-events"
-    "ical-worker"       = "ical-worker-todo-events.fifo"
-    "notifier"          = "notifier-calendar-events"
+  queues_of = {
+    "todo-api-consumer" = ["todo-api-calendar-events"]
+    "ical-worker"       = ["ical-worker-todo-events.fifo", "ical-worker-calendar-requests.fifo"]
+    "notifier"          = ["notifier-calendar-events"]
   }
   publishes_to = {
     "todo-api-relay" = "todo-events.fifo"
@@ -91,20 +91,20 @@ data "aws_iam_policy_document" "task" {
   }
 
   dynamic "statement" {
-    for_each = contains(keys(local.queue_of), each.key) ? [local.queue_of[each.key]] : []
+    for_each = contains(keys(local.queues_of), each.key) ? [local.queues_of[each.key]] : []
     content {
-      sid       = "ConsumeOwnQueue"
+      sid       = "ConsumeOwnQueues"
       actions   = local.consume
-      resources = [aws_sqs_queue.this[statement.value].arn]
+      resources = [for q in statement.value : aws_sqs_queue.this[q].arn]
     }
   }
 
   dynamic "statement" {
-    for_each = contains(keys(local.queue_of), each.key) ? [local.queue_of[each.key]] : []
+    for_each = contains(keys(local.queues_of), each.key) ? [local.queues_of[each.key]] : []
     content {
       sid       = "DeadLetterPoison"
       actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
-      resources = [aws_sqs_queue.dlq[statement.value].arn]
+      resources = [for q in statement.value : aws_sqs_queue.dlq[q].arn]
     }
   }
 

@@ -1,4 +1,4 @@
-# The ical-worker scales on backlog per task: visible messages in its queue / running tasks.
+# The ical-worker scales on backlog per task: visible messages in its two queues / running tasks.
 resource "aws_appautoscaling_target" "worker" {
   service_namespace  = "ecs"
   scalable_dimension = "ecs:service:DesiredCount"
@@ -19,7 +19,7 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
     scale_out_cooldown = 30
     customized_metric_specification {
       metrics {
-        id          = "visible"
+        id          = "changes"
         return_data = false
         metric_stat {
           stat = "Sum"
@@ -29,6 +29,21 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
             dimensions {
               name  = "QueueName"
               value = aws_sqs_queue.this["ical-worker-todo-events.fifo"].name
+            }
+          }
+        }
+      }
+      metrics {
+        id          = "requests"
+        return_data = false
+        metric_stat {
+          stat = "Sum"
+          metric {
+            namespace   = "AWS/SQS"
+            metric_name = "ApproximateNumberOfMessagesVisible"
+            dimensions {
+              name  = "QueueName"
+              value = aws_sqs_queue.this["ical-worker-calendar-requests.fifo"].name
             }
           }
         }
@@ -55,7 +70,7 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
       metrics {
         id          = "backlog_per_task"
         label       = "visible messages per running worker task"
-        expression  = "visible / MAX([tasks, 1])"
+        expression  = "(changes + requests) / MAX([tasks, 1])"
         return_data = true
       }
     }

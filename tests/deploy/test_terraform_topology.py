@@ -65,11 +65,13 @@ def test_every_queue_name_fits_sqs_80_characters_with_a_long_prefix() -> None:
 
 def test_each_role_consumes_and_publishes_exactly_what_the_topology_gives_its_service() -> None:
     topology = topo.load()
-    queue_of = local("queue_of")
-    for process, queue in queue_of.items():
-        service = topology.queue(queue).service
-        assert process.startswith(service), f"{process} consumes {service}'s queue {queue}"
-    assert set(queue_of.values()) == {q.name for q in topology.queues}
+    queues_of = local("queues_of")
+    for process, queues in queues_of.items():
+        for queue in queues:
+            service = topology.queue(queue).service
+            assert process.startswith(service), f"{process} consumes {service}'s queue {queue}"
+    consumed = [q for queues in queues_of.values() for q in queues]
+    assert sorted(consumed) == sorted(q.name for q in topology.queues), "each queue, once"
     topics = {t.name for t in topology.topics}
     assert set(local("publishes_to").values()) <= topics
 

@@ -14,7 +14,7 @@ from tests.faults.conftest import (
 )
 from tests.system import PROCESSES
 
-WORKER_QUEUE = "ical-worker-todo-events.fifo"
+WORKER_QUEUE = "ical-worker-calendar-requests.fifo"  # where renders happen
 ONE_WORKER = [p for p in PROCESSES if p[1] != "ical-worker-2"]
 
 

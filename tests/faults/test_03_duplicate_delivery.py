@@ -25,7 +25,12 @@ def duplicating(system: System) -> Iterator[Counter[str]]:
     aws = system.aws
     sns, sqs = aws.settings.client("sns"), aws.settings.client("sqs")
     fifo_arn, standard_arn = aws.topic_arn("todo-events.fifo"), aws.topic_arn("calendar-events")
-    worker_queue = aws.queue_url("ical-worker-todo-events.fifo")
+    # Each copy goes straight to the worker queue its type is routed to (ADR 14).
+    worker_queue = {
+        t: aws.queue_url(queue.removeprefix(aws.settings.name_prefix))
+        for queue in (s.queue for s in aws.topology.subscriptions if "ical-worker" in s.queue)
+        for t in aws.subscription_into(queue.removeprefix(aws.settings.name_prefix)).event_types
+    }
     taps = {
         fifo_arn: TopicTap(aws.settings, fifo_arn),
         standard_arn: TopicTap(aws.settings, standard_arn),
@@ -56,7 +61,7 @@ def duplicating(system: System) -> Iterator[Counter[str]]:
                         )
                     else:
                         sqs.send_message(
-                            QueueUrl=worker_queue,
+                            QueueUrl=worker_queue[event["event_type"]],
                             MessageBody=message["Body"],
                             MessageAttributes=attributes(message),
                             MessageGroupId=message_group(SimpleNamespace(**event)),

@@ -13,7 +13,7 @@ from tests.faults.conftest import (
     wait_for_projection,
 )
 
-WORKER_QUEUE = "ical-worker-todo-events.fifo"
+WORKER_QUEUE = "ical-worker-calendar-requests.fifo"  # where renders happen
 VISIBILITY = 3
 HELD_FOR = 4 * VISIBILITY
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from taskoverflow_events.persistence import make_engine
 from tests.system import Systems, scalar, wait_until
 
-WORKER_QUEUE = "ical-worker-todo-events.fifo"
+WORKER_QUEUE = "ical-worker-calendar-requests.fifo"  # where renders happen
 
 
 def test_a_job_whose_rendering_fails_on_every_attempt_ends_as_a_failure(

@@ -75,7 +75,7 @@ def test_todo_api_applies_every_version_of_what_it_subscribes_to(
 def test_the_calendar_request_it_emits_is_valid_and_routed_to_the_worker(
     aws: AwsWorld, todo_api: TodoApiStack
 ) -> None:
-    sub = aws.subscription_into("ical-worker-todo-events.fifo")
+    sub = aws.subscription_into("ical-worker-calendar-requests.fifo")
     tap = TopicTap(aws.settings, aws.topic_arn("todo-events.fifo"), sub.filter_policy())
     job_id = todo_api.post("/api/v1/todos/ical", {"callback_url": "https://example.com/h"}).json()[
         "task_id"

@@ -14,7 +14,7 @@ from ical_worker.storage import CalendarStore
 from ical_worker.store.tables import create_schema
 from ical_worker.worker.calendar_worker import CalendarWorker, batch_handlers, handlers
 from ical_worker.worker.feed_refresher import FeedRefresher, FeedSweep, LiveFeeds
-from taskoverflow_events.consumer import QueueConsumer
+from taskoverflow_events.consumer_group import ConsumerGroup
 from taskoverflow_events.periodic import Periodic
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.process import consumer_for, publisher_for
@@ -33,7 +33,7 @@ def build_projection(settings: Settings) -> tuple[Engine, Projection]:
     return engine, Projection(FeedClient(settings.todo_api_url, token=settings.todo_api_token))
 
 
-def build_consumer(settings: Settings) -> QueueConsumer:
+def build_consumer(settings: Settings) -> ConsumerGroup:
     engine, projection = build_projection(settings)
     s3 = settings.aws.client("s3")
     store = CalendarStore(s3, settings.aws.name_prefix + settings.bucket)
@@ -57,12 +57,19 @@ def build_consumer(settings: Settings) -> QueueConsumer:
     housekeeping = Periodic("housekeeping", 60.0, lambda: keep_house(engine, settings))
     housekeeping.start()
     atexit.register(housekeeping.stop)
-    return consumer_for(
-        settings.aws,
-        settings.queue,
-        handlers(worker),
-        wait_seconds=settings.consumer_wait_seconds,
-        concurrency=settings.consumer_concurrency,
-        after_batch=worker.refresh_feeds,
-        batch_handlers=batch_handlers(worker),
+    # Both queues get every handler: a request still on the changes queue from before ADR 14
+    # (or a change misrouted) is handled where it lands, not lost.
+    return ConsumerGroup(
+        [
+            consumer_for(
+                settings.aws,
+                queue,
+                handlers(worker),
+                wait_seconds=settings.consumer_wait_seconds,
+                concurrency=settings.consumer_concurrency,
+                after_batch=worker.refresh_feeds,
+                batch_handlers=batch_handlers(worker),
+            )
+            for queue in (settings.queue, settings.requests_queue)
+        ]
     )

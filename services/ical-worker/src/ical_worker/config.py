@@ -14,7 +14,8 @@ DEFAULT_DATABASE_URL = "sqlite:///.data/ical-worker.db"
 @dataclass(frozen=True, slots=True)
 class Settings(ProcessSettings):
     database_url: str = DEFAULT_DATABASE_URL
-    queue: str = "ical-worker-todo-events.fifo"
+    queue: str = "ical-worker-todo-events.fifo"  # owners' changes
+    requests_queue: str = "ical-worker-calendar-requests.fifo"  # calendar requests (ADR 14)
     calendar_topic: str = "calendar-events"
     bucket: str = "taskoverflow-calendars"
     todo_api_url: str = "http://127.0.0.1:6400"
@@ -40,6 +41,9 @@ class Settings(ProcessSettings):
             **common_settings(env),
             database_url=env.get("ICAL_WORKER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             queue=env.get("ICAL_WORKER_QUEUE", "ical-worker-todo-events.fifo"),
+            requests_queue=env.get(
+                "ICAL_WORKER_REQUESTS_QUEUE", "ical-worker-calendar-requests.fifo"
+            ),
             calendar_topic=env.get("CALENDAR_EVENTS_TOPIC", "calendar-events"),
             bucket=env.get("CALENDAR_BUCKET", "taskoverflow-calendars"),
             todo_api_url=env.get("TODO_API_URL", "http://127.0.0.1:6400"),

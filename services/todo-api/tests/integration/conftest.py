@@ -67,9 +67,10 @@ TODO_TOPIC = "todo-events.fifo"
 
 @pytest.fixture
 def worker_tap(aws: AwsWorld) -> TopicTap:
-    """A queue with the ical-worker's own filter policy, so we see exactly what it would get."""
-    sub = aws.subscription_into("ical-worker-todo-events.fifo")
-    return TopicTap(aws.settings, aws.topic_arn(TODO_TOPIC), filter_policy=sub.filter_policy())
+    """A queue with the ical-worker's own filter (over both its queues), so we see exactly what
+    it would get, in the order it was published."""
+    policy = aws.service_filter_policy(TODO_TOPIC, "ical-worker")
+    return TopicTap(aws.settings, aws.topic_arn(TODO_TOPIC), filter_policy=policy)
 
 
 class RelayFactory(Protocol):

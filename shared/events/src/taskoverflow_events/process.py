@@ -12,6 +12,7 @@ from taskoverflow_events import logs
 from taskoverflow_events.aws import AwsSettings, find_queue_url, find_topic_arn
 from taskoverflow_events.codec import DecodedEvent
 from taskoverflow_events.consumer import BatchHandler, Handler, QueueConsumer
+from taskoverflow_events.consumer_group import ConsumerGroup
 from taskoverflow_events.db_auth import DatabasePassword, database_password_from_env
 from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.publisher import Publisher
@@ -95,7 +96,11 @@ def consumer_for(
 
 
 def run_consumer(
-    service: str, *, log_json: bool | None, log_level: str, build: Callable[[], QueueConsumer]
+    service: str,
+    *,
+    log_json: bool | None,
+    log_level: str,
+    build: Callable[[], QueueConsumer | ConsumerGroup],
 ) -> None:
     """A consumer process's whole life: logging, build, SIGTERM/SIGINT handling, run."""
     logs.configure(service, json=log_json, level=log_level)

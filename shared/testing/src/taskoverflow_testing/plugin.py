@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,6 +33,23 @@ class AwsWorld:
         """The subscription feeding a service's queue (name without the prefix)."""
         name = f"{self.settings.name_prefix}{queue}"
         return next(s for s in self.topology.subscriptions if s.queue == name)
+
+    def service_filter_policy(self, topic: str, service: str) -> str:
+        """The event types `service` receives from `topic` over all its queues (the ical-worker
+        takes changes and calendar requests on two), as one SNS filter policy."""
+        queues = {q.name for q in self.topology.queues if q.service == service}
+        topic_name = self.settings.name_prefix + topic
+        types = sorted(
+            {
+                t
+                for s in self.topology.subscriptions
+                if s.queue in queues and s.topic == topic_name
+                for t in s.event_types
+            }
+        )
+        if not types:
+            raise ValueError(f"{service} receives nothing from {topic}")
+        return json.dumps({"event_type": types})
 
     def env(self) -> dict[str, str]:
         """The standard variables a service process reads its AWS settings from."""

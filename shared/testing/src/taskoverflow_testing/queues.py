@@ -9,6 +9,7 @@ from typing import Any
 
 from taskoverflow_events.aws import AwsSettings
 from taskoverflow_events.consumer import QueueConsumer
+from taskoverflow_events.consumer_group import ConsumerGroup
 
 
 class TopicTap:
@@ -56,11 +57,17 @@ def bodies(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in messages]
 
 
-def run_until_handled(consumer: QueueConsumer, expected: int, *, rounds: int = 10) -> int:
-    """Run a consumer's batches until `expected` messages were handled (or `rounds` ran out)."""
+def run_until_handled(
+    consumer: QueueConsumer | ConsumerGroup, expected: int, *, rounds: int = 10
+) -> int:
+    """Run a consumer's batches until `expected` messages were handled (or `rounds` ran out).
+    A group's consumers take a batch each per round, in the group's order (the ical-worker's
+    changes before its calendar requests)."""
+    consumers = consumer.consumers if isinstance(consumer, ConsumerGroup) else [consumer]
     handled = 0
     for _ in range(rounds):
-        handled += len(consumer.run_once().handled)
+        for one in consumers:
+            handled += len(one.run_once().handled)
         if handled >= expected:
             break
     return handled
