@@ -21,6 +21,7 @@ from taskoverflow_bench import isolation, relay_rate, render
 from taskoverflow_bench.aws_endpoint_floor import emulator_floor
 from taskoverflow_bench.calendar_jobs import burst, calendar_job, calendar_latency
 from taskoverflow_bench.event_store_growth import event_store_scale
+from taskoverflow_bench.make_run_system import make_run_system
 from taskoverflow_bench.report import markdown, plot
 from taskoverflow_bench.system import running_system
 from taskoverflow_bench.todo_requests import get_todos
@@ -110,6 +111,14 @@ def run(
         save()
         results["isolation"] = isolation.measure(stack, **sizes["isolation"])
         print(f"isolation: {results['isolation']}", flush=True)
+    save()
+    # The same section on the system `make run` starts (moto, SQLite, the Procfile's processes
+    # with their default settings): what a newcomer trying two owners meets.
+    with make_run_system(workdir / "make-run") as stack:
+        print(f"make run: {stack.endpoint_kind} at {stack.endpoint}", flush=True)
+        calendar_job(stack, timeout=120)
+        results["isolation_make_run"] = isolation.measure(stack, **sizes["isolation"])
+        print(f"isolation on make run: {results['isolation_make_run']}", flush=True)
     results["targets"] = targets(results)
     return results
 

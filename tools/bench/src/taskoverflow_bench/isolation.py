@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from taskoverflow_bench.system import Stack
+from taskoverflow_bench.system import Stack, cpu_seconds
 from taskoverflow_events.persistence import make_engine
 from todo_api.application import TodoApplication
 from todo_api.calendar_export import CalendarExport
@@ -28,6 +28,7 @@ from todo_api.domain.commands import CreateTodo
 from todo_api.store import jobs, outbox
 
 NOISY = "noisy"
+EMULATOR = "emulator"
 
 
 def _write(app: TodoApplication, owner: str, count: int, threads: int = 8) -> None:
@@ -53,9 +54,13 @@ def _calendar_ms(export: CalendarExport, owner: str, timeout: float = 300) -> fl
     raise TimeoutError(f"{owner}'s calendar job {job_id} did not finish in {timeout:.0f} s")
 
 
-def _round(export: CalendarExport, owners: list[str], each: int) -> dict[str, list[float]]:
-    """Every owner asks for `each` calendars, one after another, all owners at once."""
+def _round(
+    stack: Stack, export: CalendarExport, owners: list[str], each: int
+) -> dict[str, list[float]]:
+    """Every owner asks for `each` calendars, one after another, all owners at once; also how
+    many cores the AWS emulator kept busy meanwhile (under "emulator", one sample)."""
     found: dict[str, list[float]] = {o: [] for o in owners}
+    cpu, wall = cpu_seconds(stack.emulator_pid), time.monotonic()
 
     def run(owner: str) -> None:
         for _ in range(each):
@@ -66,17 +71,30 @@ def _round(export: CalendarExport, owners: list[str], each: int) -> dict[str, li
         thread.start()
     for thread in threads:
         thread.join()
+    found[EMULATOR] = [(cpu_seconds(stack.emulator_pid) - cpu) / (time.monotonic() - wall)]
     return found
 
 
-def _drain(engine: Engine, timeout: float = 600) -> None:
+def _settle(stack: Stack, engine: Engine, timeout: float = 900) -> None:
+    """Until the system is idle: the outbox published and every queue empty. Idle figures are
+    taken idle, and each noisy case starts from an idle system, not from the last one's tail."""
+    sqs = stack.aws.settings.client("sqs")
+    urls = [
+        stack.aws.queue_url(q.name.removeprefix(stack.aws.settings.name_prefix))
+        for q in stack.aws.topology.queues
+    ]
+    counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with engine.connect() as conn:
-            if outbox.unpublished_count(conn) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError("the relay did not drain the outbox")
+            pending = outbox.unpublished_count(conn)
+        for url in urls:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)
+            pending += sum(int(v) for v in attributes["Attributes"].values())
+        if pending == 0:
+            return
+        time.sleep(0.5)
+    raise TimeoutError("the system did not settle: the outbox or a queue still holds events")
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
@@ -91,11 +109,18 @@ def measure(
     engine = make_engine(stack.todo_db)
     app, export = TodoApplication(engine), CalendarExport(engine)
     quiet = [f"quiet-{n}" for n in range(quiet_owners)]
+    started = time.monotonic()
+
+    def say(what: str) -> None:  # a long section shows where it is
+        print(f"  isolation, {time.monotonic() - started:6.1f} s: {what}", flush=True)
+
     try:
         for owner in [*quiet, NOISY]:
             _write(app, owner, todos)
-        _drain(engine)
-        idle = _round(export, [*quiet, NOISY], each)
+        _settle(stack, engine)
+        say(f"{len(quiet) + 1} owners hold {todos} todos each")
+        idle = _round(stack, export, [*quiet, NOISY], each)
+        say("idle calendars measured")
 
         def noisy_case(kind: str) -> dict[str, list[float]]:
             if kind == "burst":
@@ -107,18 +132,26 @@ def measure(
                     _write(app, NOISY, outage)
                 finally:
                     relay.start()
-            return _round(export, [*quiet, NOISY], each)
+            say(f"{kind}: the noisy owner's writes are in")
+            measured = _round(stack, export, [*quiet, NOISY], each)
+            say(f"{kind}: calendars measured")
+            return measured
 
         cases = {"burst": noisy_case("burst")}
-        _drain(engine)
+        _settle(stack, engine)
         cases["outage"] = noisy_case("outage")
-        _drain(engine)
+        _settle(stack, engine)
+        say("the system settled")
     finally:
         engine.dispose()
 
     def report(samples: dict[str, list[float]]) -> dict[str, Any]:
         quiet_all = [ms for o in quiet for ms in samples[o]]
-        return {"quiet_ms": _stats(quiet_all), "noisy_ms": _stats(samples[NOISY])}
+        return {
+            "quiet_ms": _stats(quiet_all),
+            "noisy_ms": _stats(samples[NOISY]),
+            "emulator_cores_busy": round(samples[EMULATOR][0], 2),
+        }
 
     idle_report = report(idle)
     out: dict[str, Any] = {

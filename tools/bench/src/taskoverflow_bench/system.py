@@ -14,7 +14,7 @@ from pathlib import Path
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_testing.localstack import LocalStack, localstack_python
 from taskoverflow_testing.moto_server import MotoServer
-from taskoverflow_testing.plugin import new_aws_world
+from taskoverflow_testing.plugin import AwsWorld, new_aws_world
 from taskoverflow_testing.ports import free_port
 from taskoverflow_testing.postgres import create_database, drop_database
 from taskoverflow_testing.processes import ServiceProcess
@@ -31,6 +31,7 @@ class Stack:
     todo_db: str
     worker_db: str
     processes: dict[str, ServiceProcess]
+    aws: AwsWorld  # the topology's queues: a measurement that needs the system idle waits on them
 
 
 def _stat(pid: int | str) -> tuple[str, list[str]] | None:
@@ -118,11 +119,6 @@ def running_system(workdir: Path, *, prefer_localstack: bool = True) -> Iterator
             # AUTH_MODE=none answers only the default owner's feed.
             "SERVICE_TOKEN": service_token,
             "TODO_API_TOKEN": service_token,
-            # moto's FIFO ReceiveMessage spins while the queue's groups are in flight, so each
-            # extra receive loop burns moto's one core and a PublishBatch then waits a minute
-            # behind them (a smoke run's relay drained 100 events a minute). LocalStack and SQS
-            # answer at once; there every service keeps its default loops.
-            **({"CONSUMER_CONCURRENCY": "1"} if kind == "moto server" else {}),
             # One owner ('default') drives the burst from 8 threads, each long-polling its job:
             # the bench measures the pipeline, not the per-owner long-poll cap.
             "LONG_POLL_MAX_PER_OWNER": "16",
@@ -163,6 +159,7 @@ def running_system(workdir: Path, *, prefer_localstack: bool = True) -> Iterator
             todo_db=databases[0],
             worker_db=databases[1],
             processes=processes,
+            aws=aws,
         )
     finally:
         for process in processes.values():

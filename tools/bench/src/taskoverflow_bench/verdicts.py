@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from taskoverflow_bench.report import aws_client_cpu_per_job, by_round
@@ -115,40 +116,48 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "≤ 100 (the relay's first pass)",
             before <= 100,
         )
-    iso = results.get("isolation")
-    if iso:
-        for case, what in (("burst", "a burst of"), ("outage", "a backlog at once of")):
-            measured = iso[case]
-            label = f"{what} {measured['writes']} writes by one owner"
-            check(
-                f"quiet owners' calendar p50, {label}",
-                f"x{measured['quiet_p50_ratio']} of idle (p99 x{measured['quiet_p99_ratio']})",
-                "≤ x3",
-                measured["quiet_p50_ratio"] <= 3,
-            )
-            check(
-                f"the writer's own calendar p50, {label}",
-                f"x{measured['noisy_p50_ratio']} of idle",
-                "≤ x3",
-                measured["noisy_p50_ratio"] <= 3,
-            )
-        # A median hides a job that waited out a timeout (a 60 s one did, once); with 25
-        # samples a quiet owner's p99 is its slowest, so this is the slowest calendar any quiet
-        # owner had, idle included.
-        slowest = max(iso[case]["quiet_ms"]["p99"] for case in ("idle", "burst", "outage"))
-        bound = 3 * iso["idle"]["quiet_ms"]["p99"]
-        check(
-            "the slowest calendar of a quiet owner, idle or not",
-            f"{slowest} ms",
-            f"≤ x3 of their idle p99 ({bound:.0f} ms)",
-            slowest <= bound,
-        )
-        # The writer's first calendar after its backlog waits for the backlog to be applied
-        # (its as_of includes every write): reported, as the cost of that work.
-        check(
-            "the writer's slowest calendar, right after its backlog at once",
-            f"{iso['outage']['noisy_ms']['p99']} ms",
-            "reported",
-            None,
-        )
+    for key, system in (
+        ("isolation", results.get("aws_endpoint")),
+        ("isolation_make_run", "make run"),
+    ):
+        if results.get(key):
+            _isolation(check, results[key], system)
     return out
+
+
+def _isolation(check: Callable[..., None], iso: dict[str, Any], system: str) -> None:
+    """The multi-owner section's verdicts, for one system (the bench's, and make run's)."""
+    for case, what in (("burst", "a burst of"), ("outage", "a backlog at once of")):
+        measured = iso[case]
+        label = f"{what} {measured['writes']} writes by one owner, on {system}"
+        check(
+            f"quiet owners' calendar p50, {label}",
+            f"x{measured['quiet_p50_ratio']} of idle (p99 x{measured['quiet_p99_ratio']})",
+            "≤ x3",
+            measured["quiet_p50_ratio"] <= 3,
+        )
+        check(
+            f"the writer's own calendar p50, {label}",
+            f"x{measured['noisy_p50_ratio']} of idle",
+            "≤ x3",
+            measured["noisy_p50_ratio"] <= 3,
+        )
+    # A median hides a job that waited out a timeout (a 60 s one did, once); with 25
+    # samples a quiet owner's p99 is its slowest, so this is the slowest calendar any quiet
+    # owner had, idle included.
+    slowest = max(iso[case]["quiet_ms"]["p99"] for case in ("idle", "burst", "outage"))
+    bound = 3 * iso["idle"]["quiet_ms"]["p99"]
+    check(
+        f"the slowest calendar of a quiet owner, idle or not, on {system}",
+        f"{slowest} ms",
+        f"≤ x3 of their idle p99 ({bound:.0f} ms)",
+        slowest <= bound,
+    )
+    # The writer's first calendar after its backlog waits for the backlog to be applied
+    # (its as_of includes every write): reported, as the cost of that work.
+    check(
+        f"the writer's slowest calendar, right after its backlog at once, on {system}",
+        f"{iso['outage']['noisy_ms']['p99']} ms",
+        "reported",
+        None,
+    )
