@@ -18,32 +18,20 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
     scale_in_cooldown  = 120
     scale_out_cooldown = 30
     customized_metric_specification {
-      metrics {
-        id          = "changes"
-        return_data = false
-        metric_stat {
-          stat = "Sum"
-          metric {
-            namespace   = "AWS/SQS"
-            metric_name = "ApproximateNumberOfMessagesVisible"
-            dimensions {
-              name  = "QueueName"
-              value = aws_sqs_queue.this["ical-worker-todo-events.fifo"].name
-            }
-          }
-        }
-      }
-      metrics {
-        id          = "requests"
-        return_data = false
-        metric_stat {
-          stat = "Sum"
-          metric {
-            namespace   = "AWS/SQS"
-            metric_name = "ApproximateNumberOfMessagesVisible"
-            dimensions {
-              name  = "QueueName"
-              value = aws_sqs_queue.this["ical-worker-calendar-requests.fifo"].name
+      dynamic "metrics" {
+        for_each = { changes = "ical-worker-todo-events.fifo", requests = "ical-worker-calendar-requests.fifo" }
+        content {
+          id          = metrics.key
+          return_data = false
+          metric_stat {
+            stat = "Sum"
+            metric {
+              namespace   = "AWS/SQS"
+              metric_name = "ApproximateNumberOfMessagesVisible"
+              dimensions {
+                name  = "QueueName"
+                value = aws_sqs_queue.this[metrics.value].name
+              }
             }
           }
         }
