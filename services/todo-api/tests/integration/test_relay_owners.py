@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, Select, func, select
 
+from taskoverflow_events import quotas
 from taskoverflow_testing.plugin import AwsWorld
 from todo_api.application import TodoApplication
 from todo_api.calendar_export import CalendarExport
@@ -153,3 +154,38 @@ def test_a_paused_owner_is_skipped_and_the_pass_still_fills_up(
         rows, more = relay.select_pass(conn)
     assert [r.owner for r in rows] == ["ben", "cal"] * 5, "two owners, interleaved, amy skipped"
     assert more, "dee (and amy, later) still wait"
+
+
+# While SNS answers slowly, a pass shrinks (relay/pacing.py), so an owner who starts writing
+# during another's drain waits about one call, not a pass of ten: moto answers a PublishBatch
+# into a deep queue in a fifth of a second or more, and at that pace a pass of 100 events held
+# a quiet owner's calendar request for two seconds.
+SLOW_CALL_SECONDS = 0.15
+
+
+def test_while_sns_is_slow_an_owner_who_starts_writing_waits_about_one_call(
+    pg_engine: Engine, aws: AwsWorld, make_relay: Callable[..., Relay]
+) -> None:
+    sns = aws.settings.client("sns")
+    # Every PublishBatch still goes to the emulator over HTTP, a little later.
+    sns.meta.events.register(
+        "before-send.sns.PublishBatch", lambda **_: time.sleep(SLOW_CALL_SECONDS)
+    )
+    relay = make_relay(pg_engine, aws, sns=sns, batch_size=100)
+    backlog(pg_engine, "alice", 1_500)
+    thread = threading.Thread(target=relay.run, daemon=True)
+    thread.start()
+    went_first = []
+    try:
+        wait_published(pg_engine, "alice")  # a first pass: the relay has seen how slow SNS is
+        for n in range(4):
+            before = published_before(pg_engine, "alice", datetime(9999, 1, 1))
+            TodoApplication(pg_engine).create(f"quiet-{n}", CreateTodo(title="one"))
+            at = wait_published(pg_engine, f"quiet-{n}")
+            went_first.append(published_before(pg_engine, "alice", at) - before)
+            time.sleep(0.2)
+    finally:
+        relay.stop()
+        thread.join(10)
+    assert max(went_first) <= 3 * quotas.MAX_BATCH_ENTRIES, went_first
+    assert published_before(pg_engine, "alice", datetime(9999, 1, 1)) < 1_500, "still draining"

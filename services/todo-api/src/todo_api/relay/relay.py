@@ -1,10 +1,11 @@
 """Publish the outbox to SNS, owners in turns, marking what SNS accepted after each pass.
 
 A pass takes up to `owners_per_pass` owners with unpublished events, in turns (round-robin by
-name), and up to an equal share of `batch_size` of each one's oldest events; their events are
-interleaved, so a quiet owner's one event rides in the pass's first PublishBatch however many
-events another owner has waiting. An owner's changes always go out in its stream's order; its
-calendar requests, which travel in a FIFO group of their own, go ahead of them (ADR 8).
+name), and up to an equal share of `batch_size` of each one's oldest events (fewer while SNS
+answers slowly: relay/pacing.py); their events are interleaved, so a quiet owner's one event
+rides in the pass's first PublishBatch however many events another owner has waiting. An
+owner's changes always go out in its stream's order; its calendar requests, which travel in a
+FIFO group of their own, go ahead of them (ADR 8).
 
 A crash between publish and mark re-publishes that pass on restart; the FIFO topic drops the
 repeat by MessageDeduplicationId (= event_id) within five minutes and consumers are idempotent
@@ -15,6 +16,7 @@ is back. An event SNS refuses pauses only its own owner (relay/refusals.py).
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from itertools import zip_longest
 
@@ -33,6 +35,7 @@ from taskoverflow_events.publisher import (
 )
 from todo_api.relay.lag import LagReport
 from todo_api.relay.leadership import Lease
+from todo_api.relay.pacing import PassPacing
 from todo_api.relay.refusals import RefusedOwners
 from todo_api.store import outbox
 from todo_api.store.notifications import OUTBOX_CHANNEL, ChannelListener
@@ -67,7 +70,7 @@ class Relay:
         self._liveness = liveness or Liveness(None)
         self._engine = engine
         self._publisher = publisher
-        self._batch_size = batch_size
+        self._pacing = PassPacing(batch_size)
         # Each owner in a pass gets at least one full PublishBatch: so many owners fit a pass.
         self._owners_per_pass = max(1, min(owners_per_pass, batch_size // quotas.MAX_BATCH_ENTRIES))
         self._idle = idle_seconds
@@ -95,12 +98,14 @@ class Relay:
             OutgoingMessage(r.event_id, r.event_type, r.schema_version, r.owner, r.body)
             for r in rows
         ]
+        started = time.monotonic()
         try:
             # Before each call: still the leader (renewing the lease when due)?
             outcome = self._publisher.publish_messages(messages, may_continue=self._lease.hold)
         except PublishInterrupted as interrupted:
             self._record(rows, interrupted.outcome)
             raise
+        self._pacing.observed(len(messages), time.monotonic() - started)
         self._record(rows, outcome)
         return RelayPass(len(outcome.published), len(outcome.failed), more)
 
@@ -141,7 +146,7 @@ class Relay:
         if not owners:
             return [], False
         self._cursor = owners[-1]
-        share = max(quotas.MAX_BATCH_ENTRIES, self._batch_size // len(owners))
+        share = max(1, self._pacing.budget() // len(owners))
         per_owner = [outbox.owner_pending(conn, owner, share) for owner in owners]
         interleaved = [row for rank in zip_longest(*per_owner) for row in rank if row is not None]
         more = len(owners) == self._owners_per_pass or any(len(p) == share for p in per_owner)
