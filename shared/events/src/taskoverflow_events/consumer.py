@@ -135,9 +135,7 @@ class QueueConsumer:
         while not self._stopping.is_set():
             self._liveness.beat()
             try:
-                report = self.run_once()
-                if report.received == 0 and report.short_poll:
-                    self._stopping.wait(BUSY_POLL_SECONDS)
+                self.run_once()
             except Exception as exc:  # noqa: BLE001 - the loop must outlive any outage
                 log.warning("receive failed; backing off", error=repr(exc))
                 self._stopping.wait(1.0)
@@ -151,8 +149,11 @@ class QueueConsumer:
         """This loop's turn to receive: the messages, counted busy before the next loop's turn
         (so it sees them in hand), and whether the poll was short (see the module docstring)."""
         if not self._receiving.acquire(timeout=self._wait + TURN_MARGIN_SECONDS):
+            log.warning("no turn to receive; a receive is stuck past its timeouts")
             return [], True
         try:
+            if self._stopping.is_set():  # a stop waits for one poll at most, not one per loop
+                return [], True
             wait = self._wait if self._busy == 0 else 0
             response = self._sqs.receive_message(
                 QueueUrl=self.queue_url,
@@ -165,16 +166,20 @@ class QueueConsumer:
             if messages:
                 with self._busy_lock:
                     self._busy += 1
+            elif wait == 0:
+                # Nothing while another loop is busy: pause before the next loop's turn, so the
+                # whole consumer short-polls at most five times a second, not each loop.
+                self._stopping.wait(BUSY_POLL_SECONDS)
             return messages, wait == 0
         finally:
             self._receiving.release()
 
     def run_once(self) -> BatchReport:
         messages, short_poll = self._receive()
-        report = BatchReport(received=len(messages), short_poll=short_poll)
         if not messages:
-            return report
-        try:
+            return BatchReport(received=0, short_poll=short_poll)
+        try:  # from here on the batch counts as busy: whatever happens, it stops counting
+            report = BatchReport(received=len(messages), short_poll=short_poll)
             batch = Batch(
                 fifo=self.fifo,
                 report=report,

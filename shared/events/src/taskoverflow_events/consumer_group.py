@@ -16,10 +16,12 @@ class ConsumerGroup:
         if not consumers:
             raise ValueError("a consumer group needs at least one consumer")
         self.consumers = list(consumers)
+        self._failure: BaseException | None = None
 
     def run(self) -> None:
         """Every consumer until stop(); if one ends on its own, the others are stopped too, so
-        the process exits (and is restarted) rather than serving one queue of two."""
+        the process exits (and is restarted) rather than serving one queue of two. A consumer
+        that failed fails the whole run, with its error, so the process exits non-zero."""
         threads = [
             threading.Thread(target=self._run_one, args=(c,), name=f"consumer-{n}")
             for n, c in enumerate(self.consumers[1:], start=1)
@@ -29,10 +31,14 @@ class ConsumerGroup:
         self._run_one(self.consumers[0])
         for thread in threads:
             thread.join()
+        if self._failure is not None:
+            raise RuntimeError("a consumer of the group failed") from self._failure
 
     def _run_one(self, consumer: QueueConsumer) -> None:
         try:
             consumer.run()
+        except BaseException as exc:  # noqa: BLE001 - recorded, re-raised by run()
+            self._failure = self._failure or exc
         finally:
             self.stop()
 

@@ -46,3 +46,29 @@ def test_a_group_serves_both_queues_and_stops_whole_when_one_consumer_ends(
     assert not runner.is_alive(), "...and the group, so the process exits and is restarted"
     assert all(c.stopping for c in group.consumers)
     assert count(aws, changes) == count(aws, requests) == 0
+
+
+def test_a_consumer_that_fails_fails_the_group_and_stops_the_other(aws: AwsWorld) -> None:
+    class Broken(QueueConsumer):
+        def run(self, *, max_batches: int | None = None) -> None:
+            raise RuntimeError("the queue's handlers could not start")
+
+    sqs = aws.settings.client("sqs")
+    healthy = QueueConsumer(sqs, make_queue(aws, fifo=True), {}, wait_time_seconds=1)
+    broken = Broken(sqs, make_queue(aws, fifo=True), {}, wait_time_seconds=1)
+    group = ConsumerGroup([healthy, broken])
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            group.run()
+        except RuntimeError as exc:
+            failed.append(exc)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    runner.join(15)
+    assert not runner.is_alive(), "the healthy consumer was stopped too"
+    assert healthy.stopping
+    [error] = failed
+    assert "could not start" in str(error.__cause__)

@@ -58,3 +58,27 @@ def test_stop_lets_the_batch_in_hand_finish_and_takes_no_other(aws: AwsWorld) ->
     assert len(done) == 2, "both messages of the batch in hand were handled"
     assert len(set(done)) == 2
     assert count(aws, url) == 1, "both were deleted, and the third was never received"
+
+
+def test_after_a_stop_no_loop_waiting_for_its_turn_polls_again(aws: AwsWorld) -> None:
+    """A stop waits for the poll in flight, not for one more long poll per loop queued behind
+    it (with 4 loops and the longest wait, that was 80 s, past ECS's stop timeout)."""
+    url = make_queue(aws, fifo=False)
+    sqs = aws.settings.client("sqs")
+    stopped = threading.Event()
+    after_stop: list[int] = []
+    sqs.meta.events.register(
+        "before-parameter-build.sqs.ReceiveMessage",
+        lambda params, **_: (
+            after_stop.append(params["WaitTimeSeconds"]) if stopped.is_set() else None
+        ),
+    )
+    loops = QueueConsumer(sqs, url, {}, wait_time_seconds=2, concurrency=4)
+    runner = threading.Thread(target=loops.run)
+    runner.start()
+    time.sleep(0.5)  # one loop long-polls the empty queue; the other three wait for their turn
+    stopped.set()
+    loops.stop()
+    runner.join(30)
+    assert not runner.is_alive()
+    assert after_stop == [], f"loops polled after the stop: waits {after_stop}"
