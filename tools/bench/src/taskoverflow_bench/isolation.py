@@ -93,7 +93,7 @@ def _settle(stack: Stack, engine: Engine, timeout: float = 900) -> None:
             pending += sum(int(v) for v in attributes["Attributes"].values())
         if pending == 0:
             return
-        time.sleep(0.5)
+        time.sleep(2)  # on moto each count scans the queue: ask seldom, not slowing the drain
     raise TimeoutError("the system did not settle: the outbox or a queue still holds events")
 
 

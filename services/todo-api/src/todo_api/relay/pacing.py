@@ -26,8 +26,8 @@ class PassPacing:
         PublishBatch's worth) while each takes long."""
         if not self._per_call:
             return self.batch_size
-        calls = int(self._pass_seconds // self._per_call)
-        return max(quotas.MAX_BATCH_ENTRIES, min(self.batch_size, calls * quotas.MAX_BATCH_ENTRIES))
+        calls = max(1, int(self._pass_seconds // self._per_call))
+        return min(self.batch_size, calls * quotas.MAX_BATCH_ENTRIES)
 
     def observed(self, messages: int, seconds: float) -> None:
         """A pass published `messages` in `seconds` (its calls: one per ten messages)."""

@@ -71,7 +71,8 @@ class Relay:
         self._engine = engine
         self._publisher = publisher
         self._pacing = PassPacing(batch_size)
-        # Each owner in a pass gets at least one full PublishBatch: so many owners fit a pass.
+        # So many owners fit a whole pass with a full PublishBatch each (a pass shrunk by slow
+        # SNS gives each fewer: relay/pacing.py).
         self._owners_per_pass = max(1, min(owners_per_pass, batch_size // quotas.MAX_BATCH_ENTRIES))
         self._idle = idle_seconds
         self._max_backoff = max_backoff_seconds
