@@ -63,7 +63,11 @@ resource "aws_sns_topic_subscription" "this" {
   endpoint             = aws_sqs_queue.this[each.value.queue].arn
   raw_message_delivery = each.value.raw_message_delivery
   filter_policy_scope  = "MessageAttributes"
-  filter_policy        = jsonencode({ event_type = each.value.event_types })
+  # While upgrading from before ADR 14, the changes queue keeps calendar requests for one apply.
+  filter_policy = jsonencode({ event_type = concat(
+    each.value.event_types,
+    var.calendar_requests_on_changes_queue && each.value.queue == "ical-worker-todo-events.fifo" ? ["CalendarRequested"] : [],
+  ) })
   redrive_policy       = jsonencode({ deadLetterTargetArn = aws_sqs_queue.subscription_dlq[each.key].arn })
 }
 

@@ -58,7 +58,7 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
       metrics {
         id          = "backlog_per_task"
         label       = "visible messages per running worker task"
-        expression  = "(changes + requests) / MAX([tasks, 1])"
+        expression  = "(FILL(changes, 0) + FILL(requests, 0)) / MAX([tasks, 1])"
         return_data = true
       }
     }

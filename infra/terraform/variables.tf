@@ -122,3 +122,9 @@ variable "keep_legacy_tasks_security_group" {
   type        = bool
   default     = true
 }
+
+variable "calendar_requests_on_changes_queue" {
+  description = "Keep routing CalendarRequested to the ical-worker's changes queue as well as to its own (ADR 14). true for the first apply that upgrades a deployment made before ADR 14, so that no request matches no subscription while the new one is created; false (narrowing the filter) in the apply after (docs/operating/deploy.md, Upgrading). A request that reaches both queues is rendered once."
+  type        = bool
+  default     = false
+}
