@@ -53,7 +53,8 @@ def _arn(sqs: Any, url: str) -> str:
     return str(attrs["QueueArn"])
 
 
-def _depth(sqs: Any, url: str, *, in_flight: bool = False) -> int:
+def queue_depth(sqs: Any, url: str, *, in_flight: bool = False) -> int:
+    """Messages waiting on a queue (and, with `in_flight`, received and not yet deleted)."""
     names = ["ApproximateNumberOfMessages"]
     if in_flight:
         names.append("ApproximateNumberOfMessagesNotVisible")
@@ -156,7 +157,7 @@ def redrive(
             return Redriven(moved, "move-task", source)
     if limit is None:
         # What the DLQ holds now (approximately, as SQS counts): "left in" says if more remain.
-        limit = _depth(sqs, dlq_url, in_flight=True)
+        limit = queue_depth(sqs, dlq_url, in_flight=True)
     return Redriven(_copy_loop(sqs, dlq_url, source, limit), "receive-send-delete", source)
 
 
@@ -187,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"taskoverflow-redrive: {exc}", file=sys.stderr)
         return 1
     print(f"moved {result.moved} message(s) to {result.source_url} ({result.method})")
-    print(f"left in {args.dlq}: {_depth(sqs, url(args.dlq))}")
+    print(f"left in {args.dlq}: {queue_depth(sqs, url(args.dlq))}")
     return 0
 
 

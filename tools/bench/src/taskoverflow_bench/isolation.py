@@ -16,19 +16,24 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
 from taskoverflow_bench.system import Stack, cpu_seconds
 from taskoverflow_events.persistence import make_engine
+from taskoverflow_events.redrive import queue_depth
 from todo_api.application import TodoApplication
 from todo_api.calendar_export import CalendarExport
 from todo_api.domain.commands import CreateTodo
 from todo_api.store import jobs, outbox
 
 NOISY = "noisy"
-EMULATOR = "emulator"
+
+
+class Round(NamedTuple):
+    calendar_ms: dict[str, list[float]]  # by owner
+    emulator_cores_busy: float  # how many cores the AWS emulator kept busy meanwhile
 
 
 def _write(app: TodoApplication, owner: str, count: int, threads: int = 8) -> None:
@@ -54,11 +59,8 @@ def _calendar_ms(export: CalendarExport, owner: str, timeout: float = 300) -> fl
     raise TimeoutError(f"{owner}'s calendar job {job_id} did not finish in {timeout:.0f} s")
 
 
-def _round(
-    stack: Stack, export: CalendarExport, owners: list[str], each: int
-) -> dict[str, list[float]]:
-    """Every owner asks for `each` calendars, one after another, all owners at once; also how
-    many cores the AWS emulator kept busy meanwhile (under "emulator", one sample)."""
+def _round(stack: Stack, export: CalendarExport, owners: list[str], each: int) -> Round:
+    """Every owner asks for `each` calendars, one after another, all owners at once."""
     found: dict[str, list[float]] = {o: [] for o in owners}
     cpu, wall = cpu_seconds(stack.emulator_pid), time.monotonic()
 
@@ -71,8 +73,7 @@ def _round(
         thread.start()
     for thread in threads:
         thread.join()
-    found[EMULATOR] = [(cpu_seconds(stack.emulator_pid) - cpu) / (time.monotonic() - wall)]
-    return found
+    return Round(found, (cpu_seconds(stack.emulator_pid) - cpu) / (time.monotonic() - wall))
 
 
 def _settle(stack: Stack, engine: Engine, timeout: float = 900) -> None:
@@ -83,14 +84,11 @@ def _settle(stack: Stack, engine: Engine, timeout: float = 900) -> None:
         stack.aws.queue_url(q.name.removeprefix(stack.aws.settings.name_prefix))
         for q in stack.aws.topology.queues
     ]
-    counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with engine.connect() as conn:
             pending = outbox.unpublished_count(conn)
-        for url in urls:
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)
-            pending += sum(int(v) for v in attributes["Attributes"].values())
+        pending += sum(queue_depth(sqs, url, in_flight=True) for url in urls)
         if pending == 0:
             return
         time.sleep(2)  # on moto each count scans the queue: ask seldom, not slowing the drain
@@ -122,7 +120,7 @@ def measure(
         idle = _round(stack, export, [*quiet, NOISY], each)
         say("idle calendars measured")
 
-        def noisy_case(kind: str) -> dict[str, list[float]]:
+        def noisy_case(kind: str) -> Round:
             if kind == "burst":
                 _write(app, NOISY, burst)  # then at once: everyone asks
             else:
@@ -145,12 +143,12 @@ def measure(
     finally:
         engine.dispose()
 
-    def report(samples: dict[str, list[float]]) -> dict[str, Any]:
-        quiet_all = [ms for o in quiet for ms in samples[o]]
+    def report(measured: Round) -> dict[str, Any]:
+        quiet_all = [ms for o in quiet for ms in measured.calendar_ms[o]]
         return {
             "quiet_ms": _stats(quiet_all),
-            "noisy_ms": _stats(samples[NOISY]),
-            "emulator_cores_busy": round(samples[EMULATOR][0], 2),
+            "noisy_ms": _stats(measured.calendar_ms[NOISY]),
+            "emulator_cores_busy": round(measured.emulator_cores_busy, 2),
         }
 
     idle_report = report(idle)
