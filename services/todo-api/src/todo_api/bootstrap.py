@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import atexit
 
+from taskoverflow_events.aws import find_queue_url
 from taskoverflow_events.consumer import QueueConsumer
 from taskoverflow_events.healthcheck import Liveness
 from taskoverflow_events.periodic import Periodic
 from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.process import consumer_for, publisher_for
+from taskoverflow_events.redrive import queue_depth
 from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
 from todo_api.consumer.handlers import batch_handlers, handlers
 from todo_api.consumer.housekeeping import fail_overdue_jobs, purge_bookkeeping
+from todo_api.relay.backpressure import Backpressure
 from todo_api.relay.relay import Relay
 
 
@@ -37,7 +40,25 @@ def build_relay(settings: Settings) -> Relay:
         lag_report_seconds=settings.relay_lag_report_seconds,
         metrics_namespace=settings.metrics_namespace,
         liveness=Liveness.from_env(),
+        backpressure=_backpressure(settings, read_timeout=bound_seconds),
     )
+
+
+def _backpressure(settings: Settings, *, read_timeout: float) -> Backpressure | None:
+    """Off unless RELAY_BACKPRESSURE_QUEUES names queues (relay/backpressure.py, ADR 15)."""
+    names = [settings.aws.name_prefix + q for q in settings.relay_backpressure_queues]
+    if not names:
+        return None
+    sqs = settings.aws.client("sqs", read_timeout=read_timeout)
+    urls: dict[str, str] = {}
+
+    def depth() -> int:
+        # Looked up on first use, not at start-up: a failed look-up only means publishing.
+        for name in names:
+            urls.setdefault(name, find_queue_url(sqs, name))
+        return sum(queue_depth(sqs, url, in_flight=True) for url in urls.values())
+
+    return Backpressure(depth, settings.relay_backpressure_depth)
 
 
 def build_consumer(settings: Settings) -> QueueConsumer:

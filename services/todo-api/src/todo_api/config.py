@@ -54,6 +54,11 @@ class Settings(ProcessSettings):
     relay_max_backoff_seconds: float = 5.0
     relay_lease_seconds: float = 10.0
     relay_lag_report_seconds: float = 15.0
+    # Queues (names without the prefix) whose depth holds the relay's changes back (ADR 15):
+    # none on AWS; `make run` names the worker's changes queue, which moto slows as it deepens.
+    # The depth is about three receives' worth, so the worker never waits for the relay.
+    relay_backpressure_queues: tuple[str, ...] = ()
+    relay_backpressure_depth: int = 30
     metrics_namespace: str = DEFAULT_NAMESPACE
     # Status long-polls waiting at once in one web process, in all and per owner: keep the total
     # below the server's threads (gunicorn: 16 per worker) so health checks always find one.
@@ -102,6 +107,10 @@ class Settings(ProcessSettings):
             relay_max_backoff_seconds=float(env.get("RELAY_MAX_BACKOFF_SECONDS", "5")),
             relay_lease_seconds=float(env.get("RELAY_LEASE_SECONDS", "10")),
             relay_lag_report_seconds=float(env.get("RELAY_LAG_REPORT_SECONDS", "15")),
+            relay_backpressure_queues=tuple(
+                q.strip() for q in env.get("RELAY_BACKPRESSURE_QUEUES", "").split(",") if q.strip()
+            ),
+            relay_backpressure_depth=int(env.get("RELAY_BACKPRESSURE_DEPTH", "30")),
             metrics_namespace=env.get("METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
             long_poll_max=int(env.get("LONG_POLL_MAX", "8")),
             long_poll_max_per_owner=int(env.get("LONG_POLL_MAX_PER_OWNER", "2")),
@@ -136,6 +145,10 @@ class Settings(ProcessSettings):
         for name, value in limits.items():
             if value < 0:
                 raise ValueError(f"{name} must be 0 (no limit) or more, not {value}")
+        if self.relay_backpressure_depth < 1:
+            raise ValueError(
+                f"RELAY_BACKPRESSURE_DEPTH must be at least 1, not {self.relay_backpressure_depth}"
+            )
         if self.notification_deadline_seconds <= 0:
             raise ValueError("NOTIFICATION_DEADLINE_SECONDS must be more than 0")
         if self.idempotency_retention_hours < 1:

@@ -18,7 +18,7 @@ from taskoverflow_testing.queues import TopicTap, bodies
 from todo_api.application import TodoApplication
 from todo_api.domain.commands import CreateTodo
 from todo_api.domain.todo import decide
-from todo_api.relay.relay import Relay
+from todo_api.relay.relay import Relay, Selection
 from todo_api.store import event_store, outbox, read_model
 from todo_api.store.tables import events
 
@@ -31,7 +31,7 @@ class HighWaterMarkRelay(Relay):
 
     last_position = 0
 
-    def select_pass(self, conn: Connection) -> tuple[list[outbox.StoredEvent], bool]:
+    def select_pass(self, conn: Connection) -> Selection:
         rows = conn.execute(
             select(*outbox.STORED_COLUMNS)
             .where(events.c.position > self.last_position)
@@ -40,7 +40,7 @@ class HighWaterMarkRelay(Relay):
         ).all()
         if rows:
             self.last_position = rows[-1].position
-        return [outbox.stored_event(r) for r in rows], len(rows) == 100
+        return Selection([outbox.stored_event(r) for r in rows], more=len(rows) == 100)
 
 
 def late_committing_writers(pg_url: str, owners: list[str], per_writer: int, writers: int) -> None:

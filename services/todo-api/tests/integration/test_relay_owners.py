@@ -151,7 +151,7 @@ def test_a_paused_owner_is_skipped_and_the_pass_still_fills_up(
     relay = make_relay(pg_engine, aws, batch_size=20, owners_per_pass=2)
     relay._refused.refuse("amy", "refused for the test")
     with pg_engine.connect() as conn:
-        rows, more = relay.select_pass(conn)
+        rows, more, _ = relay.select_pass(conn)
     assert [r.owner for r in rows] == ["ben", "cal"] * 5, "two owners, interleaved, amy skipped"
     assert more, "dee (and amy, later) still wait"
 

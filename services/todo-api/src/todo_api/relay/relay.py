@@ -10,7 +10,9 @@ FIFO group of their own, go ahead of them (ADR 8).
 A crash between publish and mark re-publishes that pass on restart; the FIFO topic drops the
 repeat by MessageDeduplicationId (= event_id) within five minutes and consumers are idempotent
 beyond it. An SNS outage fails the pass: writes keep succeeding and the backlog goes out once SNS
-is back. An event SNS refuses pauses only its own owner (relay/refusals.py).
+is back. An event SNS refuses pauses only its own owner (relay/refusals.py). Where backpressure
+is on (relay/backpressure.py), changes wait in the outbox while the queues they feed are deep,
+and a pass takes calendar requests only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from itertools import zip_longest
+from typing import NamedTuple
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -33,6 +36,8 @@ from taskoverflow_events.publisher import (
     PublishInterrupted,
     PublishOutcome,
 )
+from taskoverflow_events.transport import OWN_GROUP_EVENT_TYPES
+from todo_api.relay.backpressure import Backpressure
 from todo_api.relay.lag import LagReport
 from todo_api.relay.leadership import Lease
 from todo_api.relay.pacing import PassPacing
@@ -49,6 +54,17 @@ class RelayPass:
     failed: int
     # Some owner had more waiting than this pass took: pass again at once.
     more: bool
+    # Changes were left in the outbox for backpressure: look again once the depth may have fallen.
+    held: bool = False
+
+
+class Selection(NamedTuple):
+    """What a pass takes: its events, owners interleaved; whether any owner has more waiting;
+    and whether changes were held back (the pass then takes calendar requests only)."""
+
+    rows: list[outbox.StoredEvent]
+    more: bool
+    held: bool = False
 
 
 class Relay:
@@ -66,6 +82,7 @@ class Relay:
         lag_report_seconds: float = 15.0,
         metrics_namespace: str = DEFAULT_NAMESPACE,
         liveness: Liveness | None = None,
+        backpressure: Backpressure | None = None,
     ) -> None:
         self._liveness = liveness or Liveness(None)
         self._engine = engine
@@ -79,6 +96,7 @@ class Relay:
         self._lease = Lease(engine, seconds=lease_seconds)
         self._refused = RefusedOwners()
         self._lag = LagReport(engine, namespace=metrics_namespace, every_seconds=lag_report_seconds)
+        self._backpressure = backpressure
         self._cursor = ""  # the last owner served: the next pass starts after it
         self._stop = threading.Event()
         # On PostgreSQL a commit that appends events wakes the relay (migration 0004), so it
@@ -92,9 +110,9 @@ class Relay:
         if not self._lease.hold():
             return RelayPass(published=0, failed=0, more=False)
         with self._engine.connect() as conn:
-            rows, more = self.select_pass(conn)
+            rows, more, held = self.select_pass(conn)
         if not rows:
-            return RelayPass(published=0, failed=0, more=False)
+            return RelayPass(published=0, failed=0, more=False, held=held)
         messages = [
             OutgoingMessage(r.event_id, r.event_type, r.schema_version, r.owner, r.body)
             for r in rows
@@ -108,7 +126,11 @@ class Relay:
             raise
         self._pacing.observed(len(messages), time.monotonic() - started)
         self._record(rows, outcome)
-        return RelayPass(len(outcome.published), len(outcome.failed), more)
+        if self._backpressure is not None:
+            sent = set(outcome.published)
+            changes = [r for r in rows if r.event_type not in OWN_GROUP_EVENT_TYPES]
+            self._backpressure.published(sum(1 for r in changes if r.event_id in sent))
+        return RelayPass(len(outcome.published), len(outcome.failed), more, held)
 
     def _record(self, rows: list[outbox.StoredEvent], outcome: PublishOutcome) -> None:
         """Mark what SNS accepted; pause each owner SNS refused, and only those."""
@@ -134,24 +156,33 @@ class Relay:
         if outcome.published:
             log.debug("published", count=len(outcome.published))
 
-    def select_pass(self, conn: Connection) -> tuple[list[outbox.StoredEvent], bool]:
-        """This pass's events, owners interleaved, and whether any owner has more waiting."""
-        paused = self._refused.waiting()
-        owners = [
-            o
-            for o in outbox.pending_owners(
-                conn, after=self._cursor, limit=self._owners_per_pass + len(paused)
-            )
-            if o not in paused
-        ][: self._owners_per_pass]
+    def select_pass(self, conn: Connection) -> Selection:
+        owners = self._next_owners(conn, requests_only=False)
         if not owners:
-            return [], False
+            return Selection([], more=False)
+        held = self._backpressure is not None and self._backpressure.holding()
+        if held:
+            owners = self._next_owners(conn, requests_only=True)
+            if not owners:
+                return Selection([], more=False, held=True)
         self._cursor = owners[-1]
         share = max(1, self._pacing.budget() // len(owners))
-        per_owner = [outbox.owner_pending(conn, owner, share) for owner in owners]
+        take = outbox.owner_requests if held else outbox.owner_pending
+        per_owner = [take(conn, owner, share) for owner in owners]
         interleaved = [row for rank in zip_longest(*per_owner) for row in rank if row is not None]
         more = len(owners) == self._owners_per_pass or any(len(p) == share for p in per_owner)
-        return interleaved, more
+        return Selection(interleaved, more, held)
+
+    def _next_owners(self, conn: Connection, *, requests_only: bool) -> list[str]:
+        """The next owners in turn with something to publish, less those SNS refused lately."""
+        paused = self._refused.waiting()
+        found = outbox.pending_owners(
+            conn,
+            after=self._cursor,
+            limit=self._owners_per_pass + len(paused),
+            requests_only=requests_only,
+        )
+        return [o for o in found if o not in paused][: self._owners_per_pass]
 
     def run(self) -> None:
         log.info("relay started", topic_arn=self._publisher.topic_arn, holder=self._lease.holder)
@@ -176,10 +207,10 @@ class Relay:
                 result = self.publish_pending()
                 backoff = self._idle
                 if not result.more:
-                    # The outbox was drained as of this pass's read (but for paused owners).
-                    # Whatever commits after that read has notified the channel, so the rest
-                    # ends at once for it; another pass now would only find nothing to do.
-                    self._rest()
+                    # The outbox was drained as of this pass's read (but for paused owners and
+                    # held changes). Whatever commits after that read has notified the channel,
+                    # so the rest ends at once for it; another pass now would only find nothing.
+                    self._rest(held=result.held)
             except Exception as exc:  # noqa: BLE001 - an outage must only delay events
                 log.warning("relay pass failed; backing off", error=repr(exc), backoff_s=backoff)
                 self._stop.wait(backoff)
@@ -198,13 +229,16 @@ class Relay:
         except Exception as exc:  # noqa: BLE001 - the metric then goes missing, which alarms
             log.warning("could not measure the outbox's lag", error=repr(exc))
 
-    def _rest(self) -> None:
+    def _rest(self, *, held: bool = False) -> None:
         """Until there may be something to publish: a notification, a polling interval, a paused
-        owner's turn, or the lease's renewal, whichever comes first."""
+        owner's turn, the next look at held changes' queues, or the lease's renewal, whichever
+        comes first."""
         limit = self._lease.renew_in
         retry = self._refused.next_retry_in()
         if retry is not None:
             limit = min(limit, retry)
+        if held and self._backpressure is not None:
+            limit = min(limit, max(self._idle, self._backpressure.recheck_in()))
         if self._wakeup is None:
             self._stop.wait(min(self._idle, limit))
         else:

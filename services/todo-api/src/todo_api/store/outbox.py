@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, text, update
+from sqlalchemy import Connection, Row, TextClause, func, select, text, update
 
 from todo_api.store.tables import UNPUBLISHED_REQUESTS, events
 
@@ -42,20 +42,27 @@ STORED_COLUMNS = (
     events.c.body,
 )
 
-# Each step asks the partial index ix_events_unpublished_owner for the next owner name: the
-# database's min() over an index is one probe, so owners with huge backlogs cost no more.
-_PENDING_OWNERS = text(
-    """
-    WITH RECURSIVE pending(owner, n) AS (
-        SELECT (SELECT min(owner) FROM events WHERE published_at IS NULL AND owner > :after), 1
-        UNION ALL
-        SELECT (SELECT min(e.owner) FROM events e
-                WHERE e.published_at IS NULL AND e.owner > pending.owner), pending.n + 1
-        FROM pending WHERE pending.owner IS NOT NULL AND pending.n < :limit
+
+# Each step asks a partial index for the next owner name: the database's min() over an index is
+# one probe, so owners with huge backlogs cost no more. Over every unpublished event the index is
+# ix_events_unpublished_owner; over calendar requests only, ix_events_unpublished_requests.
+def _pending_owners_query(where: str) -> TextClause:
+    return text(
+        f"""
+        WITH RECURSIVE pending(owner, n) AS (
+            SELECT (SELECT min(owner) FROM events WHERE {where} AND owner > :after), 1
+            UNION ALL
+            SELECT (SELECT min(e.owner) FROM events e WHERE {where} AND e.owner > pending.owner),
+                   pending.n + 1
+            FROM pending WHERE pending.owner IS NOT NULL AND pending.n < :limit
+        )
+        SELECT owner FROM pending WHERE owner IS NOT NULL
+        """
     )
-    SELECT owner FROM pending WHERE owner IS NOT NULL
-    """
-)
+
+
+_PENDING_OWNERS = _pending_owners_query("published_at IS NULL")
+_REQUESTING_OWNERS = _pending_owners_query(str(UNPUBLISHED_REQUESTS))
 
 
 def stored_event(row: Row[Any]) -> StoredEvent:
@@ -70,19 +77,36 @@ def stored_event(row: Row[Any]) -> StoredEvent:
     )
 
 
-def pending_owners(conn: Connection, *, after: str, limit: int) -> list[str]:
-    """Up to `limit` owners with unpublished events, in name order after `after`, wrapping round
-    to the first names when the end is reached: successive calls take owners in turns."""
+def pending_owners(
+    conn: Connection, *, after: str, limit: int, requests_only: bool = False
+) -> list[str]:
+    """Up to `limit` owners with unpublished events (with `requests_only`, unpublished calendar
+    requests), in name order after `after`, wrapping round to the first names when the end is
+    reached: successive calls take owners in turns."""
     if limit <= 0:
         return []
-    found = [r.owner for r in conn.execute(_PENDING_OWNERS, {"after": after, "limit": limit})]
+    query = _REQUESTING_OWNERS if requests_only else _PENDING_OWNERS
+    found = [r.owner for r in conn.execute(query, {"after": after, "limit": limit})]
     if len(found) < limit and after:
         # Every owner after `after` is in `found` already, so whatever else the wrapped scan
         # meets comes at or before it. (Compared by the database, never in Python: the two need
         # not share a collation.)
-        wrapped = conn.execute(_PENDING_OWNERS, {"after": "", "limit": limit})
+        wrapped = conn.execute(query, {"after": "", "limit": limit})
         found += [r.owner for r in wrapped if r.owner not in found][: limit - len(found)]
     return found
+
+
+def owner_requests(conn: Connection, owner: str, limit: int) -> list[StoredEvent]:
+    """Up to `limit` of an owner's unpublished calendar requests, in the stream's order."""
+    return [
+        stored_event(r)
+        for r in conn.execute(
+            select(*STORED_COLUMNS)
+            .where(events.c.owner == owner, UNPUBLISHED_REQUESTS)
+            .order_by(events.c.sequence)
+            .limit(limit)
+        )
+    ]
 
 
 def owner_pending(conn: Connection, owner: str, limit: int) -> list[StoredEvent]:
@@ -92,15 +116,7 @@ def owner_pending(conn: Connection, owner: str, limit: int) -> list[StoredEvent]
     wait behind the owner's changes here either: after an outage, the owner's calendar goes out
     in the relay's first pass, not after the owner's whole backlog."""
     unpublished = (events.c.owner == owner, events.c.published_at.is_(None))
-    requests = [
-        stored_event(r)
-        for r in conn.execute(
-            select(*STORED_COLUMNS)
-            .where(events.c.owner == owner, UNPUBLISHED_REQUESTS)
-            .order_by(events.c.sequence)
-            .limit(limit)
-        )
-    ]
+    requests = owner_requests(conn, owner, limit)
     oldest = conn.execute(
         select(*STORED_COLUMNS).where(*unpublished).order_by(events.c.sequence).limit(limit)
     )
