@@ -2,9 +2,9 @@
 service and every process of the Procfile with the settings scripts/run-local gives them
 (everything else at its default), all on 127.0.0.1, all stopped when the `with` block ends.
 
-It is read from the Procfile rather than listed here, so a process added to `make run` is
-measured too. Only the ports, the file locations and a fresh topology prefix differ, so a bench
-never meets a `make run` left running on this machine.
+Processes and settings are read from the Procfile and from scripts/run-local rather than listed
+here, so what `make run` gains is measured too. Only the ports, the file locations, the secrets
+and a fresh topology prefix differ, so a bench never meets a `make run` left on this machine.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from taskoverflow_testing.processes import ServiceProcess
 from todo_api.store.migrate import upgrade
 
 PROCFILE = Path(__file__).resolve().parents[4] / "Procfile"
+RUN_LOCAL = PROCFILE.parent / "scripts" / "run-local"
 _LINE = re.compile(r"^(?P<name>[\w-]+):\s*python -m (?P<module>[\w.]+)\s*$")
+# `export NAME="${NAME:-value}"` with a plain value: a default `make run` gives a setting.
+_DEFAULT = re.compile(r'^export (?P<name>\w+)="\$\{(?P=name):-(?P<value>[^$"]*)\}"$')
 
 
 def procfile_processes(procfile: Path = PROCFILE) -> dict[str, str]:
@@ -37,6 +40,12 @@ def procfile_processes(procfile: Path = PROCFILE) -> dict[str, str]:
                 raise ValueError(f"{procfile}: not `name: python -m module`: {line!r}")
             found[match["name"]] = match["module"]
     return found
+
+
+def run_local_defaults(script: Path = RUN_LOCAL) -> dict[str, str]:
+    """Setting → value, for every plain default scripts/run-local exports."""
+    found = (_DEFAULT.match(line.strip()) for line in script.read_text().splitlines())
+    return {m["name"]: m["value"] for m in found if m is not None}
 
 
 @contextmanager
@@ -56,6 +65,7 @@ def make_run_system(workdir: Path) -> Iterator[Stack]:
         port = free_port()
         service_token = secrets.token_urlsafe(24)
         env = {
+            **run_local_defaults(),
             **aws.env(),
             "DATABASE_URL": todo_db,
             "ICAL_WORKER_DATABASE_URL": worker_db,
