@@ -53,9 +53,11 @@ def _backpressure(settings: Settings, *, read_timeout: float) -> Backpressure | 
     urls: dict[str, str] = {}
 
     def depth() -> int:
-        # Looked up on first use, not at start-up: a failed look-up only means publishing.
+        # Looked up once, on first use rather than at start-up: until a look-up succeeds the
+        # relay publishes, as without backpressure.
         for name in names:
-            urls.setdefault(name, find_queue_url(sqs, name))
+            if name not in urls:
+                urls[name] = find_queue_url(sqs, name)
         return sum(queue_depth(sqs, url, in_flight=True) for url in urls.values())
 
     return Backpressure(depth, settings.relay_backpressure_depth)

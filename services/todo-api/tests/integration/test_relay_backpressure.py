@@ -1,28 +1,37 @@
 """With backpressure on (as `make run` has it, ADR 15), the relay keeps the worker's changes
-queue near its limit and leaves the rest of a backlog in the outbox; calendar requests still go
-at once; and once the queue is read, every change goes out, in its owner's order.
+queue near its limit and leaves the rest of a bulk writer's backlog in the outbox; calendar
+requests, and the changes of an owner with a few waiting, still go at once; once the queue is
+read, every change goes out, in its owner's order; and owners keep their turns across holds.
 
 The relay is built from Settings as `python -m todo_api.relay` builds it, against a moto server
-and PostgreSQL, so the queue names, prefix and depth look-ups are the ones a process uses.
+and the database `make run` uses (SQLite) as well as PostgreSQL, so the queue names, prefix and
+depth look-ups are the ones a process uses.
 """
 
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from taskoverflow_events.persistence import make_engine
 from taskoverflow_events.redrive import queue_depth
 from taskoverflow_testing.plugin import AwsWorld
+from todo_api.application import TodoApplication
 from todo_api.bootstrap import build_relay
 from todo_api.calendar_export import CalendarExport
 from todo_api.config import Settings
+from todo_api.domain.commands import CreateTodo
+from todo_api.relay.backpressure import Backpressure
+from todo_api.relay.relay import Relay
+from todo_api.store.migrate import upgrade
 from todo_api.store.tables import events
 
-from .test_relay_owners import backlog, wait_published
+from .test_relay_owners import backlog
 
 CHANGES_QUEUE = "ical-worker-todo-events.fifo"
 REQUESTS_QUEUE = "ical-worker-calendar-requests.fifo"
@@ -40,12 +49,26 @@ def unpublished(engine: Engine, owner: str) -> int:
         )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """`make run`'s database, and the one deployments use."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'todo-api.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        yield url, engine
+        engine.dispose()
+    else:
+        yield request.getfixturevalue("pg_url"), request.getfixturevalue("pg_engine")
+
+
 @pytest.fixture
-def relay(pg_url: str, pg_engine: Engine, aws: AwsWorld) -> Iterator[None]:
+def relay(database: tuple[str, Engine], aws: AwsWorld) -> Iterator[Engine]:
+    url, engine = database
     settings = Settings.from_env(
         {
             **aws.env(),
-            "DATABASE_URL": pg_url,
+            "DATABASE_URL": url,
             "RELAY_IDLE_SECONDS": "0.01",
             "RELAY_BACKPRESSURE_QUEUES": CHANGES_QUEUE,
             "RELAY_BACKPRESSURE_DEPTH": str(LIMIT),
@@ -53,16 +76,17 @@ def relay(pg_url: str, pg_engine: Engine, aws: AwsWorld) -> Iterator[None]:
     )
     relay = build_relay(settings)
     thread = threading.Thread(target=relay.run, daemon=True)
-    backlog(pg_engine, "alice", BACKLOG)  # waiting when the relay starts, as after an outage
+    backlog(engine, "alice", BACKLOG)  # waiting when the relay starts, as after an outage
     thread.start()
-    yield
+    yield engine
     relay.stop()
     thread.join(10)
 
 
-def test_changes_wait_in_the_outbox_while_the_queue_is_deep_and_requests_do_not(
-    pg_engine: Engine, aws: AwsWorld, relay: None
+def test_a_bulk_writers_changes_wait_in_the_outbox_while_the_queue_is_deep_and_no_one_else(
+    aws: AwsWorld, relay: Engine
 ) -> None:
+    engine = relay
     sqs = aws.settings.client("sqs")
     changes = aws.queue_url(CHANGES_QUEUE)
     deadline = time.monotonic() + 30
@@ -72,11 +96,16 @@ def test_changes_wait_in_the_outbox_while_the_queue_is_deep_and_requests_do_not(
     time.sleep(1.5)  # several looks at the depth; nobody reads the queue meanwhile
     depth = queue_depth(sqs, changes, in_flight=True)
     assert depth < LIMIT + PASS, f"{depth} changes queued: the relay did not hold back"
-    assert unpublished(pg_engine, "alice") == BACKLOG - depth
+    assert unpublished(engine, "alice") == BACKLOG - depth
 
-    CalendarExport(pg_engine).request("bob")
-    wait_published(pg_engine, "bob", timeout=10)
-    assert unpublished(pg_engine, "alice") == BACKLOG - depth, "alice's changes went with it"
+    # bob writes as people do, and asks for his calendar: neither waits for alice's backlog.
+    TodoApplication(engine).create("bob", CreateTodo(title="bob's one"))
+    CalendarExport(engine).request("bob")
+    deadline = time.monotonic() + 10
+    while unpublished(engine, "bob"):
+        assert time.monotonic() < deadline, "bob's events were held with alice's backlog"
+        time.sleep(0.05)
+    assert unpublished(engine, "alice") == BACKLOG - depth, "alice's changes went with them"
     [request] = _receive(sqs, aws.queue_url(REQUESTS_QUEUE), 1)
     assert json.loads(request["Body"])["owner"] == "bob"
 
@@ -87,10 +116,11 @@ def test_changes_wait_in_the_outbox_while_the_queue_is_deep_and_requests_do_not(
     while len(sequences) < BACKLOG:
         assert time.monotonic() < deadline, f"only {len(sequences)} of {BACKLOG} changes came"
         deepest = max(deepest, queue_depth(sqs, changes, in_flight=True))
-        sequences += [json.loads(m["Body"])["sequence"] for m in _receive(sqs, changes, 10)]
+        bodies = [json.loads(m["Body"]) for m in _receive(sqs, changes, 10)]
+        sequences += [b["sequence"] for b in bodies if b["owner"] == "alice"]
     assert sequences == list(range(1, BACKLOG + 1)), "lost, repeated or out of order"
     assert deepest < LIMIT + PASS, f"the changes queue reached {deepest}"
-    assert unpublished(pg_engine, "alice") == 0
+    assert unpublished(engine, "alice") == 0
 
 
 def _receive(sqs: Any, url: str, most: int) -> list[dict[str, Any]]:
@@ -105,3 +135,25 @@ def _receive(sqs: Any, url: str, most: int) -> list[dict[str, Any]]:
             ],
         )
     return list(messages)
+
+
+def test_owners_keep_their_turns_while_requests_go_during_holds(
+    pg_engine: Engine, aws: AwsWorld, make_relay: Callable[..., Relay]
+) -> None:
+    """Passes with changes held take requests in turns of their own: an owner asking for
+    calendars again and again does not send the owners' turns back to the start."""
+    writers = [f"o{n:02}" for n in range(1, 13)]
+    for owner in writers:
+        backlog(pg_engine, owner, 40)
+    deep = [False]
+    pressure = Backpressure(lambda: 10_000 if deep[0] else 0, LIMIT, every_seconds=0)
+    relay = make_relay(pg_engine, aws, batch_size=100, owners_per_pass=10, backpressure=pressure)
+    for _ in range(3):
+        deep[0] = False
+        relay.publish_pending()  # ten owners, ten changes each
+        deep[0] = True
+        CalendarExport(pg_engine).request("zzz")  # last by name, and always asking
+        relay.publish_pending()  # zzz's request only: every writer has more than ten waiting
+    served = {o for o in writers if unpublished(pg_engine, o) < 40}
+    assert served == set(writers), f"never served: {sorted(set(writers) - served)}"
+    assert unpublished(pg_engine, "zzz") == 0

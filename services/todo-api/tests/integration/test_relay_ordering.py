@@ -31,7 +31,7 @@ class HighWaterMarkRelay(Relay):
 
     last_position = 0
 
-    def select_pass(self, conn: Connection) -> Selection:
+    def select_pass(self, conn: Connection, *, held: bool = False) -> Selection:
         rows = conn.execute(
             select(*outbox.STORED_COLUMNS)
             .where(events.c.position > self.last_position)

@@ -2,6 +2,7 @@
 every so often, and publishes when the depth cannot be read (SQS keeps what it is given)."""
 
 import pytest
+import structlog
 
 from todo_api.config import Settings
 from todo_api.relay.backpressure import Backpressure
@@ -97,3 +98,21 @@ def test_the_settings_read_the_queues_and_refuse_a_depth_below_one() -> None:
     assert Settings.from_env({}).relay_backpressure_queues == (), "off unless queues are named"
     with pytest.raises(ValueError, match="RELAY_BACKPRESSURE_DEPTH must be at least 1"):
         Settings.from_env({"RELAY_BACKPRESSURE_DEPTH": "0"})
+
+
+def test_a_failing_look_warns_once_per_spell_not_on_every_pass() -> None:
+    answers: list[int | Exception] = [OSError("down")] * 5 + [3] + [OSError("down again")]
+    clock = Clock()
+
+    def depth() -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    pressure = Backpressure(depth, 10, every_seconds=0.25, clock=clock)
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(7):
+            pressure.holding()
+            clock.now += 0.25
+    assert [e["log_level"] for e in logs] == ["warning", "info", "warning"], logs

@@ -1,12 +1,13 @@
-"""Hold owners' changes in the outbox while the queues they feed are deep; never their requests.
+"""Hold a bulk writer's changes in the outbox while the queues they feed are deep.
 
 Off unless RELAY_BACKPRESSURE_QUEUES names queues (ADR 15). On AWS a deep queue costs nothing,
 so the relay publishes whatever is waiting. An emulator is another matter: moto scans a queue's
 every message for each message it sends, receives or deletes, and a bulk import of thousands of
 todos kept its one core busy, with every owner's calls waiting behind it. So `make run` keeps
 the worker's changes queue under RELAY_BACKPRESSURE_DEPTH messages. The outbox is as durable a
-buffer as the queue, and from it the relay still takes owners in turns. Calendar requests are
-never held: they have a queue of their own (ADR 14), and a request renders its as_of however far
+buffer as the queue, and from it the relay still takes owners in turns. Only owners with more
+than a PublishBatch's worth waiting are held (relay/selection.py), and never their calendar
+requests: those have a queue of their own (ADR 14), and a request renders its as_of however far
 the projection lags (ADR 8).
 
 The depth is asked for at most every `every_seconds`, and only while there are changes to send;
@@ -26,6 +27,8 @@ log = structlog.get_logger("todo_api.relay.backpressure")
 
 
 class Backpressure:
+    """The hold's state: the depth at the last look, and what was published since."""
+
     def __init__(
         self,
         depth: Callable[[], int],
@@ -44,30 +47,34 @@ class Backpressure:
         # At the last look, plus what was published since; None if the look failed.
         self._depth_seen: int | None = None
         self._holding = False
+        self._failing = False
 
     def holding(self) -> bool:
         """Whether changes wait this pass: the watched queues held `limit` or more messages
-        (waiting or in flight) when last asked, with what was published since."""
+        (waiting or in flight) at the last look, counting what was published since."""
         now = self._clock()
-        if self._asked_at is not None and now - self._asked_at < self.every_seconds:
-            return self._depth_seen is not None and self._depth_seen >= self.limit
-        self._asked_at = now
-        try:
-            self._depth_seen = depth = self._depth()
-        except Exception as exc:  # noqa: BLE001 - unknown depth: publish, as without backpressure
-            log.warning("could not read the queues' depth; not holding changes", error=repr(exc))
-            self._depth_seen = None
-            self._holding = False
-            return False
-        holding = depth >= self.limit
+        if self._asked_at is None or now - self._asked_at >= self.every_seconds:
+            self._asked_at = now
+            self._depth_seen = self._look()
+        holding = self._depth_seen is not None and self._depth_seen >= self.limit
         if holding != self._holding:
-            log.info(
-                "holding changes in the outbox" if holding else "sending changes again",
-                depth=depth,
-                limit=self.limit,
-            )
+            # Debug: a queue kept at its limit crosses it several times a second.
+            log.debug("holding changes" if holding else "sending changes", depth=self._depth_seen)
         self._holding = holding
         return holding
+
+    def _look(self) -> int | None:
+        try:
+            depth = self._depth()
+        except Exception as exc:  # noqa: BLE001 - unknown depth: publish, as without backpressure
+            if not self._failing:  # once per failing spell, not four times a second
+                log.warning("cannot read the queues' depth; not holding changes", error=repr(exc))
+            self._failing = True
+            return None
+        if self._failing:
+            log.info("the queues' depth can be read again", depth=depth)
+            self._failing = False
+        return depth
 
     def published(self, changes: int) -> None:
         """The relay sent `changes` more messages towards the watched queues."""

@@ -1,18 +1,16 @@
 """Publish the outbox to SNS, owners in turns, marking what SNS accepted after each pass.
 
-A pass takes up to `owners_per_pass` owners with unpublished events, in turns (round-robin by
-name), and up to an equal share of `batch_size` of each one's oldest events (fewer while SNS
-answers slowly: relay/pacing.py); their events are interleaved, so a quiet owner's one event
-rides in the pass's first PublishBatch however many events another owner has waiting. An
-owner's changes always go out in its stream's order; its calendar requests, which travel in a
-FIFO group of their own, go ahead of them (ADR 8).
+A pass takes owners in turns and an equal share of each one's oldest events (relay/selection.py),
+up to `batch_size` in all (fewer while SNS answers slowly: relay/pacing.py). An owner's changes
+always go out in its stream's order; its calendar requests, which travel in a FIFO group of
+their own, go ahead of them (ADR 8).
 
 A crash between publish and mark re-publishes that pass on restart; the FIFO topic drops the
 repeat by MessageDeduplicationId (= event_id) within five minutes and consumers are idempotent
 beyond it. An SNS outage fails the pass: writes keep succeeding and the backlog goes out once SNS
 is back. An event SNS refuses pauses only its own owner (relay/refusals.py). Where backpressure
-is on (relay/backpressure.py), changes wait in the outbox while the queues they feed are deep,
-and a pass takes calendar requests only.
+is on (relay/backpressure.py), a bulk writer's changes wait in the outbox while the queues they
+feed are deep.
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from itertools import zip_longest
-from typing import NamedTuple
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -42,6 +38,7 @@ from todo_api.relay.lag import LagReport
 from todo_api.relay.leadership import Lease
 from todo_api.relay.pacing import PassPacing
 from todo_api.relay.refusals import RefusedOwners
+from todo_api.relay.selection import PassSelector, Selection
 from todo_api.store import outbox
 from todo_api.store.notifications import OUTBOX_CHANNEL, ChannelListener
 
@@ -55,15 +52,6 @@ class RelayPass:
     # Some owner had more waiting than this pass took: pass again at once.
     more: bool
     # Changes were left in the outbox for backpressure: look again once the depth may have fallen.
-    held: bool = False
-
-
-class Selection(NamedTuple):
-    """What a pass takes: its events, owners interleaved; whether any owner has more waiting;
-    and whether changes were held back (the pass then takes calendar requests only)."""
-
-    rows: list[outbox.StoredEvent]
-    more: bool
     held: bool = False
 
 
@@ -90,14 +78,15 @@ class Relay:
         self._pacing = PassPacing(batch_size)
         # So many owners fit a whole pass with a full PublishBatch each (a pass shrunk by slow
         # SNS gives each fewer: relay/pacing.py).
-        self._owners_per_pass = max(1, min(owners_per_pass, batch_size // quotas.MAX_BATCH_ENTRIES))
+        self._selector = PassSelector(
+            max(1, min(owners_per_pass, batch_size // quotas.MAX_BATCH_ENTRIES))
+        )
         self._idle = idle_seconds
         self._max_backoff = max_backoff_seconds
         self._lease = Lease(engine, seconds=lease_seconds)
         self._refused = RefusedOwners()
         self._lag = LagReport(engine, namespace=metrics_namespace, every_seconds=lag_report_seconds)
         self._backpressure = backpressure
-        self._cursor = ""  # the last owner served: the next pass starts after it
         self._stop = threading.Event()
         # On PostgreSQL a commit that appends events wakes the relay (migration 0004), so it
         # neither polls an idle outbox nor lets a new event wait out a polling interval.
@@ -109,8 +98,9 @@ class Relay:
         unreachable, after recording whatever went out before the failure."""
         if not self._lease.hold():
             return RelayPass(published=0, failed=0, more=False)
+        held = self._holding()
         with self._engine.connect() as conn:
-            rows, more, held = self.select_pass(conn)
+            rows, more, held = self.select_pass(conn, held=held)
         if not rows:
             return RelayPass(published=0, failed=0, more=False, held=held)
         messages = [
@@ -126,14 +116,14 @@ class Relay:
             raise
         self._pacing.observed(len(messages), time.monotonic() - started)
         self._record(rows, outcome)
-        if self._backpressure is not None:
-            sent = set(outcome.published)
-            changes = [r for r in rows if r.event_type not in OWN_GROUP_EVENT_TYPES]
-            self._backpressure.published(sum(1 for r in changes if r.event_id in sent))
         return RelayPass(len(outcome.published), len(outcome.failed), more, held)
 
     def _record(self, rows: list[outbox.StoredEvent], outcome: PublishOutcome) -> None:
         """Mark what SNS accepted; pause each owner SNS refused, and only those."""
+        published = set(outcome.published)
+        if self._backpressure is not None:
+            changes = [r for r in rows if r.event_type not in OWN_GROUP_EVENT_TYPES]
+            self._backpressure.published(sum(1 for r in changes if r.event_id in published))
         with self._engine.begin() as conn:
             outbox.mark_published(conn, outcome.published)
         refused_owners = set()
@@ -150,39 +140,25 @@ class Relay:
                     reason=reason,
                     retry_in_s=round(wait, 2),
                 )
-        published = set(outcome.published)
         for owner in {r.owner for r in rows if r.event_id in published} - refused_owners:
             self._refused.accepted(owner)
         if outcome.published:
             log.debug("published", count=len(outcome.published))
 
-    def select_pass(self, conn: Connection) -> Selection:
-        owners = self._next_owners(conn, requests_only=False)
-        if not owners:
-            return Selection([], more=False)
-        held = self._backpressure is not None and self._backpressure.holding()
-        if held:
-            owners = self._next_owners(conn, requests_only=True)
-            if not owners:
-                return Selection([], more=False, held=True)
-        self._cursor = owners[-1]
-        share = max(1, self._pacing.budget() // len(owners))
-        take = outbox.owner_requests if held else outbox.owner_pending
-        per_owner = [take(conn, owner, share) for owner in owners]
-        interleaved = [row for rank in zip_longest(*per_owner) for row in rank if row is not None]
-        more = len(owners) == self._owners_per_pass or any(len(p) == share for p in per_owner)
-        return Selection(interleaved, more, held)
+    def _holding(self) -> bool:
+        """Whether backpressure holds changes this pass. Asked outside any transaction (the
+        depth is an SQS call), and only while some change waits, so an idle relay asks nothing."""
+        if self._backpressure is None:
+            return False
+        with self._engine.connect() as conn:
+            if not outbox.has_unpublished_changes(conn):
+                return False
+        return self._backpressure.holding()
 
-    def _next_owners(self, conn: Connection, *, requests_only: bool) -> list[str]:
-        """The next owners in turn with something to publish, less those SNS refused lately."""
-        paused = self._refused.waiting()
-        found = outbox.pending_owners(
-            conn,
-            after=self._cursor,
-            limit=self._owners_per_pass + len(paused),
-            requests_only=requests_only,
+    def select_pass(self, conn: Connection, *, held: bool = False) -> Selection:
+        return self._selector.select(
+            conn, budget=self._pacing.budget(), paused=self._refused.waiting(), held=held
         )
-        return [o for o in found if o not in paused][: self._owners_per_pass]
 
     def run(self) -> None:
         log.info("relay started", topic_arn=self._publisher.topic_arn, holder=self._lease.holder)
@@ -201,7 +177,7 @@ class Relay:
                     # Another relay may have led meanwhile: what this one knew is stale.
                     term = self._lease.term
                     self._refused = RefusedOwners()
-                    self._cursor = ""
+                    self._selector.reset()
                     log.info("relay is leader", term=term)
                 self._report_lag()
                 result = self.publish_pending()

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, TextClause, func, select, text, update
 
+from taskoverflow_events.transport import OWN_GROUP_EVENT_TYPES
 from todo_api.store.tables import UNPUBLISHED_REQUESTS, events
 
 
@@ -123,6 +124,16 @@ def owner_pending(conn: Connection, owner: str, limit: int) -> list[StoredEvent]
     ahead = {r.event_id for r in requests}
     rest = [e for e in map(stored_event, oldest) if e.event_id not in ahead]
     return (requests + rest)[:limit]
+
+
+def has_unpublished_changes(conn: Connection) -> bool:
+    """Whether any event other than a calendar request waits to be published."""
+    first = conn.execute(
+        select(events.c.position)
+        .where(events.c.published_at.is_(None), events.c.event_type.not_in(OWN_GROUP_EVENT_TYPES))
+        .limit(1)
+    ).first()
+    return first is not None
 
 
 def mark_published(conn: Connection, event_ids: Sequence[uuid.UUID]) -> None:
