@@ -13,7 +13,9 @@ backlog, a slow render) never holds up another group's messages: SQS hands a FIF
 receiver at a time, so while one loop works through a group the others get the rest. The loops
 take turns to receive (one ReceiveMessage in flight per consumer), and a loop long-polls only
 while no batch is in hand; otherwise it polls without waiting and pauses 0.2 s when nothing came
-(at most five calls a second per consumer, and only while there is work). An idle consumer so
+(at most five calls a second per consumer, and only while there is work). The pause ends as soon
+as the last batch in hand is done, so the consumer is never deaf: the next loop long-polls at
+once, and a message that came meanwhile is not kept waiting for the pause. An idle consumer so
 costs one long poll at a time, and an emulator that spins on a long poll while a FIFO queue's
 groups are taken (moto scans the whole queue again and again) is never asked to.
 A handler busy for more than `max_handler_seconds` is taken to be stuck: its messages are let
@@ -75,7 +77,9 @@ class QueueConsumer:
         transient_retry_seconds: float = TRANSIENT_RETRY_SECONDS,
         concurrency: int = 1,
         max_handler_seconds: float = 900.0,
+        busy_poll_seconds: float = BUSY_POLL_SECONDS,
     ) -> None:
+        self._busy_poll = busy_poll_seconds
         self._max_handler = max_handler_seconds
         self._transient_retry = transient_retry_seconds
         self._after_batch = after_batch
@@ -91,6 +95,7 @@ class QueueConsumer:
         self.concurrency = max(1, concurrency)
         self._busy = 0  # loops handling a batch right now
         self._busy_lock = threading.Lock()
+        self._busy_changed = threading.Condition(self._busy_lock)
         self._receiving = threading.Lock()  # the loops' turns to receive
         attrs = sqs.get_queue_attributes(
             QueueUrl=queue_url, AttributeNames=["VisibilityTimeout", "RedrivePolicy", "FifoQueue"]
@@ -122,6 +127,8 @@ class QueueConsumer:
 
     def stop(self) -> None:
         self._stopping.set()
+        with self._busy_changed:
+            self._busy_changed.notify_all()  # a pausing loop returns at once
 
     @property
     def stopping(self) -> bool:
@@ -168,8 +175,12 @@ class QueueConsumer:
                     self._busy += 1
             elif wait == 0:
                 # Nothing while another loop is busy: pause before the next loop's turn, so the
-                # whole consumer short-polls at most five times a second, not each loop.
-                self._stopping.wait(BUSY_POLL_SECONDS)
+                # whole consumer short-polls at most five times a second, not each loop; but
+                # only while a batch is still in hand, or nobody would be listening.
+                with self._busy_changed:
+                    self._busy_changed.wait_for(
+                        lambda: self._busy == 0 or self._stopping.is_set(), self._busy_poll
+                    )
             return messages, wait == 0
         finally:
             self._receiving.release()
@@ -209,8 +220,9 @@ class QueueConsumer:
                 skipped = set(report.skipped)
                 self._calls.release([m for m in messages if m["MessageId"] in skipped])
         finally:
-            with self._busy_lock:
+            with self._busy_changed:
                 self._busy -= 1
+                self._busy_changed.notify_all()
         if self._after_batch is not None and report.handled_events:
             try:
                 self._after_batch(report.handled_events)
