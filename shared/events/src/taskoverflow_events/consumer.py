@@ -94,7 +94,9 @@ class QueueConsumer:
         self._stopping = threading.Event()
         self.concurrency = max(1, concurrency)
         self._busy = 0  # loops handling a batch right now
-        self._busy_lock = threading.Lock()
+        # Re-entrant: stop() takes it, and stop() runs from a signal handler on the main thread,
+        # which may hold it already as one of the loops.
+        self._busy_lock = threading.RLock()
         self._busy_changed = threading.Condition(self._busy_lock)
         self._receiving = threading.Lock()  # the loops' turns to receive
         attrs = sqs.get_queue_attributes(
