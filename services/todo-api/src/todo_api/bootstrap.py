@@ -49,7 +49,9 @@ def _backpressure(settings: Settings, *, read_timeout: float) -> Backpressure | 
     names = [settings.aws.name_prefix + q for q in settings.relay_backpressure_queues]
     if not names:
         return None
-    sqs = settings.aws.client("sqs", read_timeout=read_timeout)
+    # A count is a quick call: a second at most per attempt, so a slow look delays a pass by a
+    # few seconds, well within the lease, and then the relay publishes as without backpressure.
+    sqs = settings.aws.client("sqs", connect_timeout=1, read_timeout=min(1.0, read_timeout))
     urls: dict[str, str] = {}
 
     def depth() -> int:

@@ -18,7 +18,8 @@ from taskoverflow_testing.queues import TopicTap, bodies
 from todo_api.application import TodoApplication
 from todo_api.domain.commands import CreateTodo
 from todo_api.domain.todo import decide
-from todo_api.relay.relay import Relay, Selection
+from todo_api.relay.relay import Relay
+from todo_api.relay.selection import Selection
 from todo_api.store import event_store, outbox, read_model
 from todo_api.store.tables import events
 

@@ -97,11 +97,15 @@ def _settle(stack: Stack, engine: Engine, timeout: float = 900) -> None:
     raise TimeoutError("the system did not settle: the outbox or a queue still holds events")
 
 
-def _until_publishing(engine: Engine, timeout: float = 120) -> None:
-    """Until a restarted relay has begun on the backlog: in an SNS outage the relay runs all
-    along and meets the backlog when SNS is back, so its process start is no part of the case."""
+def _unpublished(engine: Engine) -> int:
     with engine.connect() as conn:
-        waiting = outbox.unpublished_count(conn)
+        return outbox.unpublished_count(conn)
+
+
+def _until_publishing(engine: Engine, waiting: int, timeout: float = 120) -> None:
+    """Until a restarted relay has published some of the `waiting` events: in an SNS outage the
+    relay runs all along and meets the backlog when SNS is back, so its process start is no part
+    of the case."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with engine.connect() as conn:
@@ -144,9 +148,10 @@ def measure(
                 relay.stop()
                 try:
                     _write(app, NOISY, outage)
+                    waiting = _unpublished(engine)
                 finally:
                     relay.start()
-                _until_publishing(engine)
+                _until_publishing(engine, waiting)
             say(f"{kind}: the noisy owner's writes are in")
             measured = _round(stack, export, [*quiet, NOISY], each)
             say(f"{kind}: calendars measured")

@@ -11,9 +11,10 @@ requests: those have a queue of their own (ADR 14), and a request renders its as
 the projection lags (ADR 8).
 
 The depth is asked for at most every `every_seconds`, and only while there are changes to send;
-in between, what the relay published since is added to the last answer, so the queues overshoot
-the limit by one pass at most. If the question fails, the relay publishes, as it would without
-backpressure: SQS keeps what it is given, so not knowing the depth must not stop the events.
+in between, what the relay published since is added to the last answer, so bulk writers' changes
+stop within one pass of the limit (owners with few waiting still add theirs). If the question
+fails, the relay publishes, as it would without backpressure: SQS keeps what it is given, so not
+knowing the depth must not stop the events.
 """
 
 from __future__ import annotations

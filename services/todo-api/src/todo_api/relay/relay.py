@@ -156,6 +156,7 @@ class Relay:
         return self._backpressure.holding()
 
     def select_pass(self, conn: Connection, *, held: bool = False) -> Selection:
+        """This pass's events; a seam for tests, which replace it with another relay's policy."""
         return self._selector.select(
             conn, budget=self._pacing.budget(), paused=self._refused.waiting(), held=held
         )

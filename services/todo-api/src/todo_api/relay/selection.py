@@ -7,9 +7,10 @@ events another owner has waiting. An owner's calendar requests come before its c
 (store/outbox.py).
 
 While backpressure holds changes back (relay/backpressure.py), a pass takes the calendar
-requests of every owner, with turns of their own, and the changes of owners who have at most
-`SMALL_BACKLOG` events waiting. What fills the queue is a bulk writer's backlog, and only that
-backlog waits: one owner's stuck or slow FIFO group does not hold back another owner's changes.
+requests of every owner and the events of owners who have at most `SMALL_BACKLOG` waiting, each
+with turns of their own. What fills the queue is bulk writers' backlogs, and only those wait:
+an owner who writes as people do is not held up by a bulk writer's deep or stuck FIFO group. (An
+owner with more waiting than that counts as a bulk writer until the queue drains.)
 """
 
 from __future__ import annotations
@@ -37,33 +38,42 @@ class Selection(NamedTuple):
 
 
 def interleave(per_owner: Sequence[Sequence[outbox.StoredEvent]]) -> list[outbox.StoredEvent]:
+    """Rank by rank, so every owner's first event rides in the pass's first call."""
     return [row for rank in zip_longest(*per_owner) for row in rank if row is not None]
 
 
 class PassSelector:
+    """Whose turn it is, with a cursor per way of choosing owners: a held pass must not move
+    the turns of full passes, or the owners it skipped would miss theirs."""
+
     def __init__(self, owners_per_pass: int) -> None:
         self.owners_per_pass = owners_per_pass
-        self._cursor = ""  # the last owner served: the next pass starts after it
-        self._requests_cursor = ""  # the same for requests, while changes are held
+        self._cursor = ""  # the last owner a full pass served: the next starts after it
+        self._small_cursor = ""  # the same for held passes, looking for owners with few waiting
+        self._requests_cursor = ""  # and for held passes' calendar requests
 
     def reset(self) -> None:
         """Forget whose turn it is (another relay may have led meanwhile)."""
-        self._cursor = self._requests_cursor = ""
+        self._cursor = self._small_cursor = self._requests_cursor = ""
 
     def select(self, conn: Connection, *, budget: int, paused: set[str], held: bool) -> Selection:
+        """The next pass: at most `budget` events, none of an owner in `paused`."""
+        if held:
+            return self._held(conn, budget, paused)
         owners = self._next(conn, self._cursor, paused, requests_only=False)
         if not owners:
             return Selection([], more=False)
         self._cursor = owners[-1]
         share = max(1, budget // len(owners))
-        if held:
-            return self._held(conn, owners, share, paused)
         per_owner = [outbox.owner_pending(conn, owner, share) for owner in owners]
         more = len(owners) == self.owners_per_pass or any(len(p) == share for p in per_owner)
         return Selection(interleave(per_owner), more)
 
-    def _held(self, conn: Connection, owners: list[str], share: int, paused: set[str]) -> Selection:
+    def _held(self, conn: Connection, budget: int, paused: set[str]) -> Selection:
         """Small owners' events, all of them, and every requesting owner's requests."""
+        owners = self._next(conn, self._small_cursor, paused, requests_only=False)
+        if owners:
+            self._small_cursor = owners[-1]
         small = [
             waiting
             for waiting in (outbox.owner_pending(conn, o, SMALL_BACKLOG + 1) for o in owners)
@@ -72,16 +82,20 @@ class PassSelector:
         requesting = self._next(conn, self._requests_cursor, paused, requests_only=True)
         if requesting:
             self._requests_cursor = requesting[-1]
+        share = max(1, budget // max(1, len(requesting)))
         taken = {row.event_id for rows in small for row in rows}
         requests = [
             [r for r in outbox.owner_requests(conn, owner, share) if r.event_id not in taken]
             for owner in requesting
         ]
-        rows = interleave(small + requests)
+        # A pass keeps to its budget (relay/pacing.py); the cut leaves each owner's first events.
+        every = interleave(small + requests)
+        rows = every[:budget]
         # Go on at once only after a pass that took something: a pass over held owners alone
         # would find the same nothing again until the depth falls.
         more = bool(rows) and (
-            len(owners) == self.owners_per_pass
+            len(every) > budget
+            or len(owners) == self.owners_per_pass
             or len(requesting) == self.owners_per_pass
             or any(len(r) == share for r in requests)
         )
