@@ -1,6 +1,8 @@
 """Backpressure holds changes while the queues are at their limit, asks for the depth at most
 every so often, and publishes when the depth cannot be read (SQS keeps what it is given)."""
 
+from collections.abc import Callable
+
 import pytest
 import structlog
 
@@ -14,6 +16,18 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def answering(answers: list[int | Exception]) -> Callable[[], int]:
+    """A depth that gives these answers in turn, raising the exceptions among them."""
+
+    def depth() -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return depth
 
 
 def test_holds_from_the_limit_on_and_lets_go_below_it() -> None:
@@ -45,15 +59,8 @@ def test_the_depth_is_asked_for_at_most_every_interval() -> None:
 
 
 def test_a_depth_that_cannot_be_read_holds_nothing() -> None:
-    answers: list[int | Exception] = [900, ConnectionError("SQS unreachable"), 900]
     clock = Clock()
-
-    def depth() -> int:
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
+    depth = answering([900, ConnectionError("SQS unreachable"), 900])
     pressure = Backpressure(depth, 200, every_seconds=0.25, clock=clock)
     assert pressure.holding()
     clock.now += 0.3
@@ -101,15 +108,8 @@ def test_the_settings_read_the_queues_and_refuse_a_depth_below_one() -> None:
 
 
 def test_a_failing_look_warns_once_per_spell_not_on_every_pass() -> None:
-    answers: list[int | Exception] = [OSError("down")] * 5 + [3] + [OSError("down again")]
     clock = Clock()
-
-    def depth() -> int:
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
+    depth = answering([OSError("down")] * 5 + [3] + [OSError("down again")])
     pressure = Backpressure(depth, 10, every_seconds=0.25, clock=clock)
     with structlog.testing.capture_logs() as logs:
         for _ in range(7):
