@@ -78,6 +78,11 @@ def _round(stack: Stack, export: CalendarExport, owners: list[str], each: int) -
     return Round(found, (cpu_seconds(stack.emulator_pid) - cpu) / (time.monotonic() - wall))
 
 
+def _unpublished(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return outbox.unpublished_count(conn)
+
+
 def _settle(stack: Stack, engine: Engine, timeout: float = 900) -> None:
     """Until the system is idle: the outbox published and every queue empty. Idle figures are
     taken idle, and each noisy case starts from an idle system, not from the last one's tail."""
@@ -88,18 +93,11 @@ def _settle(stack: Stack, engine: Engine, timeout: float = 900) -> None:
     ]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            pending = outbox.unpublished_count(conn)
-        pending += sum(queue_depth(sqs, url, in_flight=True) for url in urls)
+        pending = _unpublished(engine) + sum(queue_depth(sqs, url, in_flight=True) for url in urls)
         if pending == 0:
             return
         time.sleep(2)  # on moto each count scans the queue: ask seldom, not slowing the drain
     raise TimeoutError("the system did not settle: the outbox or a queue still holds events")
-
-
-def _unpublished(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return outbox.unpublished_count(conn)
 
 
 def _until_publishing(engine: Engine, waiting: int, timeout: float = 120) -> None:
@@ -108,9 +106,8 @@ def _until_publishing(engine: Engine, waiting: int, timeout: float = 120) -> Non
     of the case."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if outbox.unpublished_count(conn) < waiting:
-                return
+        if _unpublished(engine) < waiting:
+            return
         time.sleep(0.05)
     raise TimeoutError("the restarted relay published nothing of the backlog")
 
